@@ -1,0 +1,210 @@
+/**
+ * Configuration: read once from the environment at start-up, validated as a whole (every problem
+ * is listed, not just the first), frozen and passed down. Nothing else reads process.env.
+ */
+import path from 'node:path';
+import { GatewayError } from './core/errors.ts';
+
+export type ProcessRole = 'all' | 'api' | 'jobs';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** PostgreSQL connection string; unset means the embedded PGlite database in dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  host: string;
+  port: number;
+  role: ProcessRole;
+  gatewayId: string;
+  adminToken: string | undefined;
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  dbPoolSize: number;
+  shutdownTimeoutMs: number;
+}
+
+interface Setting<K extends keyof Config> {
+  env: string;
+  key: K;
+  description: string;
+  /** The default as shown in the README; undefined = unset. */
+  defaultText: string | undefined;
+  parse: (raw: string | undefined) => Config[K];
+}
+
+class SettingProblem extends Error {}
+
+function text(name: string, fallback?: string) {
+  return (raw: string | undefined): string => {
+    if (raw === undefined || raw === '') {
+      if (fallback === undefined) throw new SettingProblem(`${name} is required`);
+      return fallback;
+    }
+    return raw;
+  };
+}
+
+function optionalText(raw: string | undefined): string | undefined {
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function integer(min: number, max: number, fallback: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^[0-9]+$/.test(raw)) throw new SettingProblem(`must be a whole number, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) {
+      throw new SettingProblem(`must be between ${min} and ${max}, got ${raw}`);
+    }
+    return value;
+  };
+}
+
+function oneOf<T extends string>(choices: readonly T[], fallback: T) {
+  return (raw: string | undefined): T => {
+    if (raw === undefined || raw === '') return fallback;
+    if (!(choices as readonly string[]).includes(raw)) {
+      throw new SettingProblem(`must be one of ${choices.join(', ')}, got "${raw}"`);
+    }
+    return raw as T;
+  };
+}
+
+const SETTINGS = [
+  {
+    env: 'DATABASE_URL',
+    key: 'databaseUrl',
+    description:
+      'PostgreSQL connection string (`postgres://user@host:5432/db`). Unset: the embedded PGlite database in `DATA_DIR`.',
+    defaultText: undefined,
+    parse: (raw: string | undefined) => {
+      const url = optionalText(raw);
+      if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+        throw new SettingProblem('must start with postgres:// or postgresql://');
+      }
+      return url;
+    },
+  },
+  {
+    env: 'DATA_DIR',
+    key: 'dataDir',
+    description:
+      'Folder for the embedded database, the gateway signing key and the lock file of a running gateway.',
+    defaultText: './data',
+    parse: (raw: string | undefined) => path.resolve(text('DATA_DIR', './data')(raw)),
+  },
+  {
+    env: 'HOST',
+    key: 'host',
+    description: 'Address the HTTP server listens on.',
+    defaultText: '0.0.0.0',
+    parse: text('HOST', '0.0.0.0'),
+  },
+  {
+    env: 'PORT',
+    key: 'port',
+    description: 'HTTP port (0 picks a free one).',
+    defaultText: '8080',
+    parse: integer(0, 65535, 8080),
+  },
+  {
+    env: 'ROLE',
+    key: 'role',
+    description:
+      '`api` serves HTTP, `jobs` runs the scheduled jobs, `all` does both. Run any number of each against one PostgreSQL.',
+    defaultText: 'all',
+    parse: oneOf<ProcessRole>(['all', 'api', 'jobs'], 'all'),
+  },
+  {
+    env: 'GATEWAY_ID',
+    key: 'gatewayId',
+    description: 'Party id of the gateway itself: the sender of every outbound document.',
+    defaultText: 'NAKADACHI',
+    parse: (raw: string | undefined) => {
+      const id = text('GATEWAY_ID', 'NAKADACHI')(raw);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
+        throw new SettingProblem('must be a party id: letters, digits, . _ - (at most 64)');
+      }
+      return id;
+    },
+  },
+  {
+    env: 'ADMIN_TOKEN',
+    key: 'adminToken',
+    description:
+      'Bearer token of the admin API (`/admin/v1`), at least 24 characters. Unset: the admin API is off (the CLI still reaches a local gateway).',
+    defaultText: undefined,
+    parse: (raw: string | undefined) => {
+      const token = optionalText(raw);
+      if (token !== undefined && token.length < 24) {
+        throw new SettingProblem('must be at least 24 characters');
+      }
+      return token;
+    },
+  },
+  {
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    description: 'pino level: fatal, error, warn, info, debug, trace or silent.',
+    defaultText: 'info',
+    parse: oneOf<LogLevel>(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  },
+  {
+    env: 'BODY_LIMIT_BYTES',
+    key: 'bodyLimitBytes',
+    description: 'Largest request body accepted; larger ones get 413 before they are read in full.',
+    defaultText: '1048576',
+    parse: integer(1024, 256 * 1024 * 1024, 1024 * 1024),
+  },
+  {
+    env: 'DB_POOL_SIZE',
+    key: 'dbPoolSize',
+    description: 'PostgreSQL connections per process (PGlite always has one).',
+    defaultText: '10',
+    parse: integer(1, 200, 10),
+  },
+  {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    key: 'shutdownTimeoutMs',
+    description:
+      'How long a stopping process waits for in-flight requests and jobs before it closes anyway.',
+    defaultText: '10000',
+    parse: integer(0, 600_000, 10_000),
+  },
+] as const satisfies readonly Setting<keyof Config>[];
+
+/** Prefixes that only this gateway uses: an unknown variable with one of them is a typo. */
+const OWN_PREFIXES = ['DATABASE_', 'DATA_DIR', 'ADMIN_', 'GATEWAY_', 'DB_', 'BODY_LIMIT', 'SHUTDOWN_'];
+
+export interface SettingDescription {
+  env: string;
+  description: string;
+  defaultText: string | undefined;
+}
+
+export function describeSettings(): readonly SettingDescription[] {
+  return SETTINGS.map(({ env, description, defaultText }) => ({ env, description, defaultText }));
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
+  const problems: string[] = [];
+  const values: Partial<Record<keyof Config, unknown>> = {};
+  for (const setting of SETTINGS) {
+    try {
+      values[setting.key] = setting.parse(env[setting.env]);
+    } catch (error) {
+      if (!(error instanceof SettingProblem)) throw error;
+      problems.push(`${setting.env}: ${error.message}`);
+    }
+  }
+  const known = new Set<string>(SETTINGS.map((s) => s.env));
+  for (const name of Object.keys(env)) {
+    if (!known.has(name) && OWN_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+      problems.push(`${name}: unknown setting (see the configuration table in the README)`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new GatewayError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return Object.freeze(values as Config);
+}
