@@ -21,6 +21,16 @@ export interface Config {
   bodyLimitBytes: number;
   dbPoolSize: number;
   shutdownTimeoutMs: number;
+  allowInsecureEndpoints: boolean;
+  /** Default: DATA_DIR/files. */
+  fileDropRoot: string;
+  deliveryRetryBaseMs: number;
+  deliveryRetryMaxMs: number;
+  deliveryMaxAttempts: number;
+  deliveryMaxAgeS: number;
+  deliveryTimeoutMs: number;
+  deliveryLeaseMs: number;
+  deliveryConcurrency: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -57,6 +67,15 @@ function integer(min: number, max: number, fallback: number) {
       throw new SettingProblem(`must be between ${min} and ${max}, got ${raw}`);
     }
     return value;
+  };
+}
+
+function flag(fallback: boolean) {
+  return (raw: string | undefined): boolean => {
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new SettingProblem(`must be true or false, got "${raw}"`);
   };
 }
 
@@ -171,10 +190,86 @@ const SETTINGS = [
     defaultText: '10000',
     parse: integer(0, 600_000, 10_000),
   },
+  {
+    env: 'ALLOW_INSECURE_ENDPOINTS',
+    key: 'allowInsecureEndpoints',
+    description:
+      'Allow push endpoints over plain http and to loopback or private addresses (local testing, private networks). Off: https to public addresses only.',
+    defaultText: 'false',
+    parse: flag(false),
+  },
+  {
+    env: 'FILE_DROP_ROOT',
+    key: 'fileDropRoot',
+    description:
+      'Root of the file-drop folders: `<root>/<partner>/inbox`, `outbox`, `receipts`, `processed`, `failed`. Default: `DATA_DIR/files`.',
+    defaultText: 'DATA_DIR/files',
+    parse: (raw: string | undefined) =>
+      optionalText(raw) === undefined ? '' : path.resolve(raw as string),
+  },
+  {
+    env: 'DELIVERY_RETRY_BASE_MS',
+    key: 'deliveryRetryBaseMs',
+    description: 'First retry delay of a failed push; it doubles per attempt, with full jitter.',
+    defaultText: '1000',
+    parse: integer(1, 3_600_000, 1000),
+  },
+  {
+    env: 'DELIVERY_RETRY_MAX_MS',
+    key: 'deliveryRetryMaxMs',
+    description: "Longest retry delay (a partner's Retry-After may ask for more and gets it).",
+    defaultText: '3600000',
+    parse: integer(1, 86_400_000, 3_600_000),
+  },
+  {
+    env: 'DELIVERY_MAX_ATTEMPTS',
+    key: 'deliveryMaxAttempts',
+    description: 'Attempts before a delivery moves to the dead letters.',
+    defaultText: '12',
+    parse: integer(1, 1000, 12),
+  },
+  {
+    env: 'DELIVERY_MAX_AGE_S',
+    key: 'deliveryMaxAgeS',
+    description: 'Age after which an undelivered document moves to the dead letters.',
+    defaultText: '172800',
+    parse: integer(1, 30 * 86_400, 172_800),
+  },
+  {
+    env: 'DELIVERY_TIMEOUT_MS',
+    key: 'deliveryTimeoutMs',
+    description: 'Time limit of one push attempt (connect, send, response).',
+    defaultText: '10000',
+    parse: integer(100, 300_000, 10_000),
+  },
+  {
+    env: 'DELIVERY_LEASE_MS',
+    key: 'deliveryLeaseMs',
+    description:
+      "How long a worker holds a claimed delivery; a crashed worker's claims return after it. Must exceed DELIVERY_TIMEOUT_MS.",
+    defaultText: '60000',
+    parse: integer(1000, 3_600_000, 60_000),
+  },
+  {
+    env: 'DELIVERY_CONCURRENCY',
+    key: 'deliveryConcurrency',
+    description:
+      'Pushes in flight per process (at most 8 to any one partner, so one slow partner cannot hold them all).',
+    defaultText: '64',
+    parse: integer(1, 1024, 64),
+  },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /** Prefixes that only this gateway uses: an unknown variable with one of them is a typo. */
-const OWN_PREFIXES = ['DATABASE_', 'DATA_DIR', 'ADMIN_', 'GATEWAY_', 'DB_', 'BODY_LIMIT', 'SHUTDOWN_'];
+const OWN_PREFIXES = [
+  'DATABASE_',
+  'DATA_DIR',
+  'ADMIN_',
+  'GATEWAY_',
+  'DB_',
+  'BODY_LIMIT',
+  'SHUTDOWN_',
+];
 
 export interface SettingDescription {
   env: string;
@@ -202,6 +297,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     if (!known.has(name) && OWN_PREFIXES.some((prefix) => name.startsWith(prefix))) {
       problems.push(`${name}: unknown setting (see the configuration table in the README)`);
     }
+  }
+  if (
+    typeof values.deliveryLeaseMs === 'number' &&
+    typeof values.deliveryTimeoutMs === 'number' &&
+    values.deliveryLeaseMs <= values.deliveryTimeoutMs
+  ) {
+    problems.push('DELIVERY_LEASE_MS: must be longer than DELIVERY_TIMEOUT_MS');
+  }
+  if (values.fileDropRoot === '' && typeof values.dataDir === 'string') {
+    values.fileDropRoot = path.join(values.dataDir, 'files');
   }
   if (problems.length > 0) {
     throw new GatewayError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);

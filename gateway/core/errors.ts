@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'BUSINESS_RULE'
   // the gateway itself
   | 'CONFIG_INVALID'
+  | 'MIGRATION_FAILED'
   | 'STORAGE_UNAVAILABLE'
   | 'ADMIN_API_DISABLED'
   | 'INTERNAL';

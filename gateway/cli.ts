@@ -1,0 +1,98 @@
+/** The `nakadachi` command: parses the command line and hands over to one file per command group. */
+import { AdminError } from './cli/admin-channel.ts';
+import { parse, UsageError } from './cli/args.ts';
+import { printJson, type Out } from './cli/output.ts';
+import { partnerCommand } from './cli/partner-command.ts';
+import { loadConfig, type Config } from './config.ts';
+import { isGatewayError } from './core/errors.ts';
+import { openMigratedDatabase, startGateway } from './main.ts';
+
+const USAGE = `Usage: nakadachi <command> [options]
+
+Commands:
+  serve                                  run the gateway (HTTP API and jobs, see ROLE)
+  migrate                                apply database migrations and exit
+  partner add --id ID --name NAME --roles r1,r2 [--format xml|json]
+              [--delivery push|mailbox|file] [--endpoint URL] [--signed-requests]
+  partner list
+  partner show --id ID
+  partner disable --id ID                refuse the partner's keys and documents
+  partner enable --id ID
+  partner rotate-key --id ID             issue a new API key; the old ones keep working
+  partner revoke-key --id ID --key-id KEYID
+
+Every command takes --json for output meant for scripts.
+Configuration comes from the environment (see the README).`;
+
+async function serveCommand(config: Readonly<Config>, args: string[]): Promise<void> {
+  parse(args, {});
+  const gateway = await startGateway(config);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      gateway.logger.info({ signal }, 'signal received');
+      gateway.stop().then(resolve, (error: unknown) => {
+        gateway.logger.error({ err: error }, 'unclean stop');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+async function migrateCommand(config: Readonly<Config>, args: string[], out: Out): Promise<void> {
+  const values = parse(args, {});
+  const { database, lock } = await openMigratedDatabase(config);
+  await database.close();
+  lock?.release();
+  if (values.json === true) printJson(out, { migrated: true, database: database.kind });
+  else out(`database (${database.kind}) is at the latest migration`);
+}
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function runCli(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>>,
+  out: Out = (t) => process.stdout.write(`${t}\n`),
+  errOut: Out = (t) => process.stderr.write(`${t}\n`),
+): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    const config = loadConfig(env);
+    switch (command) {
+      case 'serve':
+        await serveCommand(config, args);
+        return 0;
+      case 'migrate':
+        await migrateCommand(config, args, out);
+        return 0;
+      case 'partner':
+        await partnerCommand(config, args, out);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}" (try: nakadachi help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      errOut(`nakadachi: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof AdminError || isGatewayError(error)) {
+      errOut(`nakadachi: ${error.message}`);
+      return isGatewayError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
+    }
+    errOut(
+      `nakadachi: unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli.ts')) {
+  process.exitCode = await runCli(process.argv.slice(2), process.env);
+}

@@ -1,0 +1,123 @@
+import type { Config } from '../config.ts';
+import { call, openAdminChannel } from './admin-channel.ts';
+import { need, parse, UsageError, type Options } from './args.ts';
+import { printJson, printPartner, printTable, type Out } from './output.ts';
+
+export async function partnerCommand(
+  config: Readonly<Config>,
+  args: string[],
+  out: Out,
+): Promise<void> {
+  const [sub, ...rest] = args;
+  const specs: Record<string, Options> = {
+    add: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      roles: { type: 'string' },
+      format: { type: 'string' },
+      delivery: { type: 'string' },
+      endpoint: { type: 'string' },
+      'signed-requests': { type: 'boolean' },
+    },
+    list: {},
+    show: { id: { type: 'string' } },
+    disable: { id: { type: 'string' } },
+    enable: { id: { type: 'string' } },
+    'rotate-key': { id: { type: 'string' } },
+    'revoke-key': { id: { type: 'string' }, 'key-id': { type: 'string' } },
+  };
+  const spec = sub === undefined ? undefined : specs[sub];
+  if (sub === undefined || spec === undefined) {
+    throw new UsageError(`partner needs a subcommand: ${Object.keys(specs).join(', ')}`);
+  }
+  const values = parse(rest, spec);
+  const json = values.json === true;
+  const required = Object.keys(spec).filter((k) => ['id', 'name', 'roles', 'key-id'].includes(k));
+  for (const name of required) need(values, name);
+
+  const channel = await openAdminChannel(config);
+  try {
+    const id = encodeURIComponent(String(values.id));
+    switch (sub) {
+      case 'add': {
+        const result = await call(channel, 'POST', '/admin/v1/partners', {
+          id: values.id,
+          name: values.name,
+          roles: String(values.roles)
+            .split(',')
+            .map((r) => r.trim())
+            .filter((r) => r !== ''),
+          format: values.format,
+          deliveryMode: values.delivery,
+          endpointUrl: values.endpoint,
+          requireSignedRequests: values['signed-requests'] === true ? true : undefined,
+        });
+        if (json) return printJson(out, result);
+        printPartner(out, result.partner as Record<string, unknown>);
+        out('');
+        out(`API key (shown once, keep it safe): ${String(result.apiKey)}`);
+        out(`Signing secret (for push signatures): ${String(result.signingSecret)}`);
+        return;
+      }
+      case 'list': {
+        const result = await call(channel, 'GET', '/admin/v1/partners');
+        if (json) return printJson(out, result);
+        const partners = result.partners as Record<string, unknown>[];
+        if (partners.length === 0)
+          return out('no partners yet: add one with `nakadachi partner add`');
+        printTable(
+          out,
+          ['ID', 'NAME', 'ROLES', 'STATUS', 'FORMAT', 'DELIVERY'],
+          partners.map((p) => [
+            String(p.id),
+            String(p.name),
+            (p.roles as string[]).join(','),
+            String(p.status),
+            String(p.format),
+            String(p.deliveryMode),
+          ]),
+        );
+        return;
+      }
+      case 'show': {
+        const result = await call(channel, 'GET', `/admin/v1/partners/${id}`);
+        if (json) return printJson(out, result);
+        printPartner(out, result.partner as Record<string, unknown>);
+        for (const key of result.keys as {
+          keyId: string;
+          createdAt: string;
+          revokedAt: string | null;
+        }[]) {
+          out(
+            `${'key'.padEnd(16)} ${key.keyId} created ${key.createdAt}${key.revokedAt === null ? '' : `, revoked ${key.revokedAt}`}`,
+          );
+        }
+        return;
+      }
+      case 'disable':
+      case 'enable': {
+        const result = await call(channel, 'POST', `/admin/v1/partners/${id}/${sub}`);
+        if (json) return printJson(out, result);
+        return out(
+          `partner ${String(values.id)} is ${String((result.partner as Record<string, unknown>).status)}`,
+        );
+      }
+      case 'rotate-key': {
+        const result = await call(channel, 'POST', `/admin/v1/partners/${id}/keys`);
+        if (json) return printJson(out, result);
+        out(`new API key ${String(result.keyId)} (shown once): ${String(result.apiKey)}`);
+        return out(
+          'the previous keys keep working until you revoke them with `partner revoke-key`',
+        );
+      }
+      case 'revoke-key': {
+        const keyId = encodeURIComponent(String(values['key-id']));
+        const result = await call(channel, 'DELETE', `/admin/v1/partners/${id}/keys/${keyId}`);
+        if (json) return printJson(out, result);
+        return out(`key ${String(values['key-id'])} of partner ${String(values.id)} is revoked`);
+      }
+    }
+  } finally {
+    await channel.close();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The one Kysely instance: embedded PGlite in DATA_DIR when no DATABASE_URL is set, PostgreSQL
+ * through `pg` otherwise. Both speak the same SQL dialect and return the same JavaScript types
+ * (int8 as bigint, timestamptz as Date, numeric as string), so nothing above this file knows which
+ * one it has.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { GatewayError } from '../core/errors.ts';
+import type { Database } from './tables.ts';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** Throws STORAGE_UNAVAILABLE when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+  /** PostgreSQL only: the schema to work in (tests give each file its own). */
+  searchPath?: string;
+  /** PGlite only: start from this data directory dump instead of a folder (tests). */
+  pgliteDump?: Blob;
+}
+
+const INT8_OID = 20;
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl === undefined
+    ? openPglite(options)
+    : openPostgres(options.databaseUrl, options);
+}
+
+async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const parsers = { [INT8_OID]: (value: string) => BigInt(value) };
+  let client: PGlite;
+  try {
+    if (options.pgliteDump === undefined) {
+      const dir = path.join(options.dataDir, 'pglite');
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      client = await PGlite.create(dir, { parsers });
+    } else {
+      client = await PGlite.create({ loadDataDir: options.pgliteDump, parsers });
+    }
+  } catch (error) {
+    throw new GatewayError(
+      'STORAGE_UNAVAILABLE',
+      `cannot open the embedded database in ${options.dataDir}: ${describe(error)}`,
+      { cause: error },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: 'pglite',
+    ping: () => pingDatabase(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5_000,
+    options: options.searchPath === undefined ? undefined : `-c search_path=${options.searchPath}`,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+        oid === INT8_OID
+          ? (value: string) => BigInt(value)
+          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection (server restart, pg_terminate_backend) must not crash
+  // the process; the next query gets a fresh connection or a STORAGE_UNAVAILABLE error.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await pingDatabase(db);
+  return {
+    db,
+    kind: 'postgres',
+    ping: () => pingDatabase(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    throw toStorageError(error);
+  }
+}
+
+/** PostgreSQL error classes that mean "the database is not there right now": retry later. */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+
+export function isStorageUnavailable(error: unknown): boolean {
+  if (error instanceof GatewayError) return error.code === 'STORAGE_UNAVAILABLE';
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))
+  ) {
+    return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/.test(
+    error.message,
+  );
+}
+
+/** Map a driver error to STORAGE_UNAVAILABLE when it is one; other errors pass through. */
+export function toStorageError(error: unknown): unknown {
+  if (error instanceof GatewayError || !isStorageUnavailable(error)) return error;
+  return new GatewayError('STORAGE_UNAVAILABLE', `database unavailable: ${describe(error)}`, {
+    cause: error,
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

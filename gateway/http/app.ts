@@ -1,0 +1,85 @@
+/**
+ * The HTTP edge: builds the Hono app from its dependencies and never listens itself (server.ts
+ * does), so tests drive it with `app.request()`.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { EndpointCheck } from '../core/partners/partners.ts';
+import { toStorageError, type DatabaseHandle } from '../db/database.ts';
+import type { Database } from '../db/tables.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AppEnv } from './env.ts';
+import { errorResponse } from './errors.ts';
+import { adminAuth } from './middleware/admin-auth.ts';
+import { observe } from './middleware/observe.ts';
+import { partnerAuth } from './middleware/partner-auth.ts';
+import { requestId } from './middleware/request-id.ts';
+import { adminPartnerRoutes } from './routes/admin-partners.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { partnerSelfRoutes } from './routes/partner-self.ts';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  database: DatabaseHandle;
+  logger: Logger;
+  metrics: Metrics;
+  checkEndpoint: EndpointCheck;
+  /** Per-run token written to the lock file so the local CLI can use the admin API. */
+  localAdminToken: string | undefined;
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const db: Kysely<Database> = deps.database.db;
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId);
+  app.use(observe(deps.logger, deps.metrics));
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes,
+      onError: () => {
+        throw new GatewayError(
+          'PAYLOAD_TOO_LARGE',
+          `the body is larger than ${deps.config.bodyLimitBytes} bytes`,
+        );
+      },
+    }),
+  );
+
+  app.route('/', opsRoutes(deps));
+
+  app.use('/v1/*', partnerAuth(db));
+  app.route('/v1/me', partnerSelfRoutes());
+
+  app.use(
+    '/admin/v1/*',
+    adminAuth({ adminToken: deps.config.adminToken, localToken: deps.localAdminToken }),
+  );
+  app.route('/admin/v1/partners', adminPartnerRoutes({ db, checkEndpoint: deps.checkEndpoint }));
+
+  app.notFound((c) =>
+    errorResponse(c, new GatewayError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)),
+  );
+  app.onError((error, c) => {
+    const mapped = toStorageError(error);
+    if (mapped instanceof GatewayError) {
+      if (mapped.code === 'STORAGE_UNAVAILABLE') {
+        deps.logger.warn(
+          { requestId: c.get('requestId'), err: mapped.message },
+          'storage unavailable',
+        );
+        c.header('retry-after', '1');
+      }
+      return errorResponse(c, mapped);
+    }
+    deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
+    return errorResponse(c, new GatewayError('INTERNAL', 'internal error'));
+  });
+  return app;
+}

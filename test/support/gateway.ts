@@ -1,0 +1,72 @@
+/** An app over a test database, driven with app.request(): no socket unless a test wants one. */
+import { loadConfig, type Config } from '../../gateway/config.ts';
+import type { DatabaseHandle } from '../../gateway/db/database.ts';
+import { createApp } from '../../gateway/http/app.ts';
+import { createLogger } from '../../gateway/logger.ts';
+import { endpointCheck } from '../../gateway/main.ts';
+import { createMetrics } from '../../gateway/metrics.ts';
+import { openTestDatabase } from './database.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestGateway {
+  app: ReturnType<typeof createApp>;
+  database: DatabaseHandle;
+  config: Readonly<Config>;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, DATA_DIR: '/nonexistent', ...env });
+}
+
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const config = testConfig(env);
+  const database = await openTestDatabase();
+  const app = createApp({
+    config,
+    database,
+    logger: createLogger(config.logLevel),
+    metrics: createMetrics(),
+    checkEndpoint: endpointCheck(config),
+    localAdminToken: undefined,
+  });
+  return {
+    app,
+    database,
+    config,
+    admin: (method, path, body) =>
+      Promise.resolve(
+        app.request(path, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      ),
+    close: () => database.close(),
+  };
+}
+
+export interface RegisteredPartner {
+  id: string;
+  apiKey: string;
+  signingSecret: string;
+}
+
+export async function registerPartner(
+  gateway: TestGateway,
+  partner: { id: string; roles: string[]; name?: string } & Record<string, unknown>,
+): Promise<RegisteredPartner> {
+  const response = await gateway.admin('POST', '/admin/v1/partners', {
+    name: partner.id,
+    ...partner,
+  });
+  if (response.status !== 201) {
+    throw new Error(
+      `registering ${partner.id} failed: ${response.status} ${await response.text()}`,
+    );
+  }
+  const body = (await response.json()) as { apiKey: string; signingSecret: string };
+  return { id: partner.id, apiKey: body.apiKey, signingSecret: body.signingSecret };
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { describeSettings, loadConfig } from '../../gateway/config.ts';
+import { GatewayError } from '../../gateway/core/errors.ts';
+
+describe('configuration', () => {
+  it('has sensible defaults and is frozen', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      port: 8080,
+      role: 'all',
+      gatewayId: 'NAKADACHI',
+      adminToken: undefined,
+      logLevel: 'info',
+      allowInsecureEndpoints: false,
+    });
+    expect(config.dataDir.endsWith('/data')).toBe(true);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every setting it documents', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@h/db',
+      PORT: '9000',
+      ROLE: 'jobs',
+      ADMIN_TOKEN: 'x'.repeat(24),
+      ALLOW_INSECURE_ENDPOINTS: 'true',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://u@h/db',
+      port: 9000,
+      role: 'jobs',
+      allowInsecureEndpoints: true,
+    });
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: '80a',
+        ROLE: 'both',
+        ADMIN_TOKEN: 'short',
+        DATABASE_URL: 'mysql://x',
+        GATEWAY_ID: 'bad id',
+        ALLOW_INSECURE_ENDPOINTS: 'yes',
+        ADMIN_TOKNE: 'typo',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GatewayError);
+    const message = (error as GatewayError).message;
+    for (const name of [
+      'PORT',
+      'ROLE',
+      'ADMIN_TOKEN',
+      'DATABASE_URL',
+      'GATEWAY_ID',
+      'ALLOW_INSECURE_ENDPOINTS',
+      'ADMIN_TOKNE: unknown setting',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect((error as GatewayError).code).toBe('CONFIG_INVALID');
+  });
+
+  it('ignores variables that are not its own', () => {
+    expect(() => loadConfig({ PATH: '/bin', HOME: '/root', NODE_ENV: 'test' })).not.toThrow();
+  });
+
+  it('describes each setting for the README', () => {
+    const names = describeSettings().map((s) => s.env);
+    expect(new Set(names).size).toBe(names.length);
+    for (const s of describeSettings()) expect(s.description.length).toBeGreaterThan(10);
+  });
+});
