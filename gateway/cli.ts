@@ -1,6 +1,8 @@
 /** The `nakadachi` command: parses the command line and hands over to one file per command group. */
+import { accountCommand } from './cli/account-command.ts';
 import { AdminError } from './cli/admin-channel.ts';
 import { parse, UsageError } from './cli/args.ts';
+import { deadLettersCommand } from './cli/dead-letters-command.ts';
 import { printJson, type Out } from './cli/output.ts';
 import { partnerCommand } from './cli/partner-command.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -20,6 +22,23 @@ Commands:
   partner enable --id ID
   partner rotate-key --id ID             issue a new API key; the old ones keep working
   partner revoke-key --id ID --key-id KEYID
+  partner subscribe --id ID --feed items|reservations [--mode scheduled|immediate]
+              [--schedule CRON] [--categories a,b] [--regions JP,DE]
+  partner unsubscribe --id ID --feed items|reservations
+  partner feeds --id ID                  the partner's feed subscriptions
+  dead-letters list [--partner ID] [--type TYPE] [--older-than AGE] [--newer-than AGE]
+                    [--limit N] [--after CURSOR]     AGE: 90, 30s, 15m, 2h, 7d
+  dead-letters show --id MESSAGEID       a dead letter and its delivery attempts
+  dead-letters replay --id ID[,ID…] | --partner ID | --type TYPE | --older-than AGE
+                      | --newer-than AGE | --all [--limit N]
+                                         back into the queue, same messageId
+  account fund --partner ID --amount 1000.00 --currency JPY [--reference REF]
+                                         a ledger entry from the external funding account
+  account credit-limit --partner ID --amount AMOUNT --currency CUR
+  account show --partner ID              balances, holds and recent entries (the gateway's
+                                         own id shows its revenue and funding accounts)
+  account suspend|activate --partner ID --currency CUR
+                                         a suspended account is issued no checks
 
 Every command takes --json for output meant for scripts.
 Configuration comes from the environment (see the README).`;
@@ -73,6 +92,12 @@ export async function runCli(
         return 0;
       case 'partner':
         await partnerCommand(config, args, out);
+        return 0;
+      case 'dead-letters':
+        await deadLettersCommand(config, args, out);
+        return 0;
+      case 'account':
+        await accountCommand(config, args, out);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}" (try: nakadachi help)`);

@@ -22,6 +22,17 @@ export interface Config {
   dbPoolSize: number;
   shutdownTimeoutMs: number;
   allowInsecureEndpoints: boolean;
+  /** Default: DATA_DIR/signing-key.pem. */
+  signingKeyFile: string;
+  /** Documents per second per partner and process; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** The intermediary's commission, a decimal percentage of the deal total ("2.5"). */
+  commissionRatePercent: string;
+  confirmWindowS: number;
+  tenderWindowS: number;
+  checkValidityS: number;
+  paymentRelease: 'on-demand' | 'on-delivery';
   /** Default: DATA_DIR/files. */
   fileDropRoot: string;
   deliveryRetryBaseMs: number;
@@ -144,6 +155,11 @@ const SETTINGS = [
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
         throw new SettingProblem('must be a party id: letters, digits, . _ - (at most 64)');
       }
+      // It prefixes every outbound messageId, which travels as a Standard Webhooks id: that
+      // scheme signs "id.timestamp.body", so an id with a dot could never be pushed.
+      if (id.includes('.')) {
+        throw new SettingProblem('must not contain "." (it prefixes outbound message ids)');
+      }
       return id;
     },
   },
@@ -199,10 +215,81 @@ const SETTINGS = [
     parse: flag(false),
   },
   {
+    env: 'SIGNING_KEY_FILE',
+    key: 'signingKeyFile',
+    description:
+      'Ed25519 private key (PEM, PKCS#8) that signs receipts and e-checks; generated on first start when missing. Processes sharing a database may share one key or have their own: every public key is published in the JWKS.',
+    defaultText: 'DATA_DIR/signing-key.pem',
+    parse: (raw: string | undefined) =>
+      optionalText(raw) === undefined ? '' : path.resolve(raw as string),
+  },
+  {
+    env: 'RATE_LIMIT_PER_SECOND',
+    key: 'rateLimitPerSecond',
+    description:
+      'Sustained requests per second per partner (per process) on the partner API; 0 turns the limit off. Over it: 429 with Retry-After.',
+    defaultText: '500',
+    parse: integer(0, 1_000_000, 500),
+  },
+  {
+    env: 'RATE_LIMIT_BURST',
+    key: 'rateLimitBurst',
+    description: 'Requests a partner may send at once above the sustained rate.',
+    defaultText: '1000',
+    parse: integer(1, 10_000_000, 1000),
+  },
+  {
+    env: 'COMMISSION_RATE_PERCENT',
+    key: 'commissionRatePercent',
+    description:
+      "The intermediary's commission in percent of a deal's total (sent in IntermediaryTerms, moved to the intermediary's account at payment), rounded down to the currency's minor unit.",
+    defaultText: '2.5',
+    parse: (raw: string | undefined) => {
+      const value = text('COMMISSION_RATE_PERCENT', '2.5')(raw);
+      if (!/^(0|[1-9][0-9]?)(\.[0-9]{1,4})?$|^100(\.0{1,4})?$/.test(value)) {
+        throw new SettingProblem(
+          `must be a decimal percentage from 0 to 100 like "2.5", got "${value}"`,
+        );
+      }
+      return value;
+    },
+  },
+  {
+    env: 'CONFIRM_WINDOW_S',
+    key: 'confirmWindowS',
+    description:
+      'Time the buyer and the selected seller have to confirm an award; a missed confirm-by awards the next eligible bid.',
+    defaultText: '86400',
+    parse: integer(1, 90 * 86_400, 86_400),
+  },
+  {
+    env: 'TENDER_WINDOW_S',
+    key: 'tenderWindowS',
+    description: 'Time settlement organs and carriers have to answer a tender with their terms.',
+    defaultText: '86400',
+    parse: integer(1, 90 * 86_400, 86_400),
+  },
+  {
+    env: 'CHECK_VALIDITY_S',
+    key: 'checkValidityS',
+    description:
+      'Validity of an issued e-check; an unpresented check expires after it and its hold is released.',
+    defaultText: '2592000',
+    parse: integer(60, 365 * 86_400, 30 * 86_400),
+  },
+  {
+    env: 'PAYMENT_RELEASE',
+    key: 'paymentRelease',
+    description:
+      '`on-demand`: a payment demand moves the funds at once. `on-delivery` (escrow): the demand is accepted and the funds move at DeliveryComplete.',
+    defaultText: 'on-demand',
+    parse: oneOf<'on-demand' | 'on-delivery'>(['on-demand', 'on-delivery'], 'on-demand'),
+  },
+  {
     env: 'FILE_DROP_ROOT',
     key: 'fileDropRoot',
     description:
-      'Root of the file-drop folders: `<root>/<partner>/inbox`, `outbox`, `receipts`, `processed`, `failed`. Default: `DATA_DIR/files`.',
+      'Root of the file-drop folders: `<root>/<partner>/inbox`, `outbox`, `receipts`, `processed`, `failed`.',
     defaultText: 'DATA_DIR/files',
     parse: (raw: string | undefined) =>
       optionalText(raw) === undefined ? '' : path.resolve(raw as string),
@@ -305,8 +392,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   ) {
     problems.push('DELIVERY_LEASE_MS: must be longer than DELIVERY_TIMEOUT_MS');
   }
-  if (values.fileDropRoot === '' && typeof values.dataDir === 'string') {
-    values.fileDropRoot = path.join(values.dataDir, 'files');
+  if (typeof values.dataDir === 'string') {
+    if (values.fileDropRoot === '') values.fileDropRoot = path.join(values.dataDir, 'files');
+    if (values.signingKeyFile === '')
+      values.signingKeyFile = path.join(values.dataDir, 'signing-key.pem');
   }
   if (problems.length > 0) {
     throw new GatewayError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);

@@ -3,22 +3,39 @@
  * scheduler. Everything below receives what it needs; nothing reaches for globals.
  */
 import { randomBytes } from 'node:crypto';
+import { decodeDocument } from '../adapters/codec/index.ts';
+import { createRenderer } from '../adapters/codec/render.ts';
+import { nextRetryDelayMs } from '../adapters/transport/backoff.ts';
+import { createDeliveryTransports } from '../adapters/transport/delivery-transports.ts';
 import { checkEndpointUrl } from '../adapters/transport/endpoint-guard.ts';
+import { createPushClient } from '../adapters/transport/https-push.ts';
+import { startJobs, type RunningJobs } from '../jobs/index.ts';
+import { createSchemaRegistry } from '../schemas/registry.ts';
 import type { Config } from './config.ts';
+import { catalogueHandlers } from './core/catalogue/catalogue.service.ts';
+import { createCheckHandlers } from './core/checks/checks.service.ts';
+import { enqueueOutbound } from './core/delivery/outbox.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
+import { createHandlerRegistry } from './core/pipeline/handlers.ts';
+import { createSigner } from './core/signing/signer.ts';
+import { createTradingHandlers } from './core/trading/trading.service.ts';
+import { publishSigningKey } from './core/signing/signing-keys.repository.ts';
 import { acquireLock, type DataDirLock } from './db/data-dir-lock.ts';
 import { openDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { createApp } from './http/app.ts';
+import { createApp, type AppDeps } from './http/app.ts';
 import { listen, type RunningServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { loadOrCreateSigningKey } from './signing-key.ts';
 
 export interface Gateway {
   /** Base URL of the HTTP server (undefined when ROLE=jobs). */
   url: string | undefined;
   database: DatabaseHandle;
   logger: Logger;
+  /** The scheduler and its jobs (undefined when ROLE=api). */
+  jobs: RunningJobs | undefined;
   stop(): Promise<void>;
 }
 
@@ -32,6 +49,91 @@ export function endpointCheck(config: Readonly<Config>): EndpointCheck {
   return (url) => {
     const result = checkEndpointUrl(url, config.allowInsecureEndpoints);
     return result.ok ? { ok: true } : { ok: false, message: result.error.message };
+  };
+}
+
+/**
+ * Everything the HTTP app and the jobs need, built once: the schema registry (validators compiled
+ * here, never per request), the gateway signing key, the handler registry, the pipeline.
+ */
+export async function buildServices(
+  config: Readonly<Config>,
+  database: DatabaseHandle,
+  logger: Logger,
+  localAdminToken: string | undefined,
+): Promise<AppDeps> {
+  const registry = createSchemaRegistry();
+  const signer = await createSigner(loadOrCreateSigningKey(config.signingKeyFile));
+  await publishSigningKey(database.db, signer.keyId, signer.publicJwk);
+  const handlers = createHandlerRegistry(
+    catalogueHandlers,
+    createTradingHandlers({
+      commissionRatePercent: config.commissionRatePercent,
+      confirmWindowS: config.confirmWindowS,
+      tenderWindowS: config.tenderWindowS,
+    }),
+    createCheckHandlers({
+      signer,
+      checkValidityS: config.checkValidityS,
+      paymentRelease: config.paymentRelease,
+      commissionRatePercent: config.commissionRatePercent,
+    }),
+  );
+  const outbox = { gatewayId: config.gatewayId, render: createRenderer(registry) };
+  return {
+    config,
+    database,
+    logger,
+    metrics: createMetrics(),
+    checkEndpoint: endpointCheck(config),
+    localAdminToken,
+    registry,
+    pipeline: {
+      db: database.db,
+      gatewayId: config.gatewayId,
+      decode: (bytes, format) => decodeDocument(bytes, format, registry),
+      handlers,
+      signer,
+      enqueue: async (trx, outbound) => (await enqueueOutbound(trx, outbox, outbound)).messageId,
+    },
+  };
+}
+
+/** The scheduled jobs with their ports: the signing push client, the file outbox, the backoff. */
+export async function startGatewayJobs(
+  config: Readonly<Config>,
+  database: DatabaseHandle,
+  logger: Logger,
+): Promise<RunningJobs> {
+  const pushClient = createPushClient({
+    allowInsecure: config.allowInsecureEndpoints,
+    timeoutMs: config.deliveryTimeoutMs,
+  });
+  let jobs: RunningJobs;
+  try {
+    jobs = await startJobs({
+      config,
+      database,
+      logger,
+      transports: createDeliveryTransports({ pushClient, fileDropRoot: config.fileDropRoot }),
+      retryDelayMs: (attempt, retryAfterMs) =>
+        nextRetryDelayMs({
+          attempt,
+          baseMs: config.deliveryRetryBaseMs,
+          maxMs: config.deliveryRetryMaxMs,
+          retryAfterMs,
+        }),
+    });
+  } catch (error) {
+    pushClient.close();
+    throw error;
+  }
+  return {
+    ...jobs,
+    async stop() {
+      await jobs.stop();
+      pushClient.close();
+    },
   };
 }
 
@@ -66,20 +168,16 @@ export async function startGateway(
 
   const localAdminToken = lock === undefined ? undefined : randomBytes(32).toString('base64url');
   let server: RunningServer | undefined;
+  let jobs: RunningJobs | undefined;
   try {
     if (config.role !== 'jobs') {
-      const app = createApp({
-        config,
-        database,
-        logger,
-        metrics: createMetrics(),
-        checkEndpoint: endpointCheck(config),
-        localAdminToken,
-      });
+      const app = createApp(await buildServices(config, database, logger, localAdminToken));
       server = await listen(app, config.host, config.port);
       lock?.update({ adminUrl: server.url, localToken: localAdminToken });
     }
+    if (config.role !== 'api') jobs = await startGatewayJobs(config, database, logger);
   } catch (error) {
+    await server?.close(0);
     await database.close();
     lock?.release();
     throw error;
@@ -94,10 +192,13 @@ export async function startGateway(
     url: server?.url,
     database,
     logger,
+    jobs,
     stop() {
       stopping ??= (async () => {
         logger.info('gateway stopping');
-        await server?.close(config.shutdownTimeoutMs);
+        // In-flight requests and job runs finish side by side, each within the shutdown timeout;
+        // the database closes only after both.
+        await Promise.all([server?.close(config.shutdownTimeoutMs), jobs?.stop()]);
         if (options.database === undefined) await database.close();
         lock?.release();
         logger.info('gateway stopped');

@@ -6,9 +6,19 @@ import type { Migration } from 'kysely';
 import * as partners from './0001-partners.ts';
 import * as messages from './0002-messages.ts';
 import * as outboxAndJobs from './0003-outbox-and-jobs.ts';
+import * as pipeline from './0004-pipeline.ts';
+import * as delivery from './0010-delivery.ts';
+import * as trading from './0011-trading.ts';
+import * as ledger from './0020-ledger.ts';
+import * as checks from './0021-checks.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-partners': partners,
   '0002-messages': messages,
   '0003-outbox-and-jobs': outboxAndJobs,
+  '0004-pipeline': pipeline,
+  '0010-delivery': delivery,
+  '0011-trading': trading,
+  '0020-ledger': ledger,
+  '0021-checks': checks,
 };

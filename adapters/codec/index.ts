@@ -15,8 +15,12 @@ export { DEFAULT_CODEC_LIMITS } from './common.ts';
 
 export type DecodeDocumentResult =
   | { ok: true; document: CanonicalDocument }
-  /** code: MALFORMED_DOCUMENT, PAYLOAD_TOO_LARGE, UNSUPPORTED_DOCUMENT_TYPE or SCHEMA_VIOLATION. */
-  | { ok: false; code: ErrorCode; errors: ErrorDetail[] };
+  /**
+   * code: MALFORMED_DOCUMENT, PAYLOAD_TOO_LARGE, UNSUPPORTED_DOCUMENT_TYPE or SCHEMA_VIOLATION.
+   * `decoded` is the decoded but invalid value when decoding itself succeeded (the caller may
+   * still read the header's messageId from it to address a rejection receipt).
+   */
+  | { ok: false; code: ErrorCode; errors: ErrorDetail[]; decoded?: unknown };
 
 export function decodeDocument(
   input: string | Uint8Array,
@@ -43,6 +47,7 @@ export function decodeDocument(
     ok: false,
     code: unsupported ? 'UNSUPPORTED_DOCUMENT_TYPE' : 'SCHEMA_VIOLATION',
     errors: result.errors,
+    decoded: value,
   };
 }
 

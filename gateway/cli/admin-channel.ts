@@ -8,8 +8,7 @@ import type { Config } from '../config.ts';
 import { lockHolder } from '../db/data-dir-lock.ts';
 import { createApp } from '../http/app.ts';
 import { createLogger } from '../logger.ts';
-import { endpointCheck, openMigratedDatabase } from '../main.ts';
-import { createMetrics } from '../metrics.ts';
+import { buildServices, openMigratedDatabase } from '../main.ts';
 
 interface AdminResponse {
   status: number;
@@ -42,14 +41,7 @@ export async function openAdminChannel(config: Readonly<Config>): Promise<AdminC
   }
   const { database, lock } = await openMigratedDatabase(config);
   const token = randomBytes(32).toString('base64url');
-  const app = createApp({
-    config,
-    database,
-    logger: createLogger('silent'),
-    metrics: createMetrics(),
-    checkEndpoint: endpointCheck(config),
-    localAdminToken: token,
-  });
+  const app = createApp(await buildServices(config, database, createLogger('silent'), token));
   return {
     async request(method, path, body) {
       const response = await app.request(path, {

@@ -13,6 +13,9 @@ export function printPartner(out: Out, partner: Record<string, unknown>): void {
     ['format', partner.format],
     ['delivery', partner.deliveryMode],
     ['endpoint', partner.endpointUrl ?? '-'],
+    ...(typeof partner.endpointDisabledAt === 'string'
+      ? [['endpoint off', `since ${partner.endpointDisabledAt} (410 Gone)`] as [string, string]]
+      : []),
     ['signed requests', partner.requireSignedRequests ? 'required' : 'not required'],
     ['created', partner.createdAt],
   ];

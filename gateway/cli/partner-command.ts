@@ -25,6 +25,16 @@ export async function partnerCommand(
     enable: { id: { type: 'string' } },
     'rotate-key': { id: { type: 'string' } },
     'revoke-key': { id: { type: 'string' }, 'key-id': { type: 'string' } },
+    subscribe: {
+      id: { type: 'string' },
+      feed: { type: 'string' },
+      mode: { type: 'string' },
+      schedule: { type: 'string' },
+      categories: { type: 'string' },
+      regions: { type: 'string' },
+    },
+    unsubscribe: { id: { type: 'string' }, feed: { type: 'string' } },
+    feeds: { id: { type: 'string' } },
   };
   const spec = sub === undefined ? undefined : specs[sub];
   if (sub === undefined || spec === undefined) {
@@ -32,7 +42,9 @@ export async function partnerCommand(
   }
   const values = parse(rest, spec);
   const json = values.json === true;
-  const required = Object.keys(spec).filter((k) => ['id', 'name', 'roles', 'key-id'].includes(k));
+  const required = Object.keys(spec).filter((k) =>
+    ['id', 'name', 'roles', 'key-id', 'feed'].includes(k),
+  );
   for (const name of required) need(values, name);
 
   const channel = await openAdminChannel(config);
@@ -115,6 +127,61 @@ export async function partnerCommand(
         const result = await call(channel, 'DELETE', `/admin/v1/partners/${id}/keys/${keyId}`);
         if (json) return printJson(out, result);
         return out(`key ${String(values['key-id'])} of partner ${String(values.id)} is revoked`);
+      }
+      case 'subscribe': {
+        const feed = encodeURIComponent(String(values.feed));
+        const list = (name: string) =>
+          typeof values[name] === 'string'
+            ? values[name]
+                .split(',')
+                .map((v) => v.trim())
+                .filter((v) => v !== '')
+            : undefined;
+        const result = await call(channel, 'PUT', `/admin/v1/partners/${id}/feeds/${feed}`, {
+          mode: values.mode ?? (values.schedule === undefined ? 'immediate' : 'scheduled'),
+          schedule: values.schedule,
+          categories: list('categories'),
+          regions: list('regions'),
+        });
+        if (json) return printJson(out, result);
+        const sub = result.subscription as { mode: string; schedule: string | null };
+        return out(
+          `partner ${String(values.id)} receives the ${String(values.feed)} feed ${sub.mode === 'immediate' ? 'at once' : `on the schedule "${String(sub.schedule)}" (UTC)`}`,
+        );
+      }
+      case 'unsubscribe': {
+        const feed = encodeURIComponent(String(values.feed));
+        const result = await call(channel, 'DELETE', `/admin/v1/partners/${id}/feeds/${feed}`);
+        if (json) return printJson(out, result);
+        return out(
+          `partner ${String(values.id)} no longer receives the ${String(values.feed)} feed`,
+        );
+      }
+      case 'feeds': {
+        const result = await call(channel, 'GET', `/admin/v1/partners/${id}/feeds`);
+        if (json) return printJson(out, result);
+        const subs = result.subscriptions as {
+          feed: string;
+          mode: string;
+          schedule: string | null;
+          categories: string[];
+          regions: string[];
+          lastSentAt: string | null;
+        }[];
+        if (subs.length === 0) return out(`partner ${String(values.id)} has no feed subscriptions`);
+        printTable(
+          out,
+          ['FEED', 'MODE', 'SCHEDULE', 'CATEGORIES', 'REGIONS', 'LAST SENT'],
+          subs.map((s) => [
+            s.feed,
+            s.mode,
+            s.schedule ?? '-',
+            s.categories.join(',') || '*',
+            s.regions.join(',') || '*',
+            s.lastSentAt ?? '-',
+          ]),
+        );
+        return;
       }
     }
   } finally {

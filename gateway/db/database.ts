@@ -1,7 +1,7 @@
 /**
  * The one Kysely instance: embedded PGlite in DATA_DIR when no DATABASE_URL is set, PostgreSQL
  * through `pg` otherwise. Both speak the same SQL dialect and return the same JavaScript types
- * (int8 as bigint, timestamptz as Date, numeric as string), so nothing above this file knows which
+ * (int8 as bigint, timestamptz as Date, date and numeric as strings), so nothing above this file knows which
  * one it has.
  */
 import fs from 'node:fs';
@@ -20,6 +20,12 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Throws STORAGE_UNAVAILABLE when the database does not answer. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on a channel: `onNotify` runs for every notification (PostgreSQL delivers a
+   * `pg_notify` at the commit of its transaction, never on rollback), and once more after every
+   * reconnection, since notifications sent while disconnected are lost. Resolves to `unlisten`.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,8 @@ export interface OpenDatabaseOptions {
 }
 
 const INT8_OID = 20;
+/** `date` stays the ISO string yyyy-mm-dd: a JavaScript Date would shift it by the time zone. */
+const DATE_OID = 1082;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl === undefined
@@ -42,7 +50,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  const parsers = { [INT8_OID]: (value: string) => BigInt(value) };
+  const parsers = {
+    [INT8_OID]: (value: string) => BigInt(value),
+    [DATE_OID]: (value: string) => value,
+  };
   let client: PGlite;
   try {
     if (options.pgliteDump === undefined) {
@@ -64,6 +75,10 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     db,
     kind: 'pglite',
     ping: () => pingDatabase(db),
+    async listen(channel, onNotify) {
+      const unlisten = await client.listen(channel, () => onNotify());
+      return () => unlisten();
+    },
     close: () => db.destroy(),
   };
 }
@@ -78,7 +93,9 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
         oid === INT8_OID
           ? (value: string) => BigInt(value)
-          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+          : oid === DATE_OID
+            ? (value: string) => value
+            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client losing its connection (server restart, pg_terminate_backend) must not crash
@@ -90,7 +107,78 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     db,
     kind: 'postgres',
     ping: () => pingDatabase(db),
+    listen: (channel, onNotify) => listenPostgres(url, channel, onNotify),
     close: () => db.destroy(),
+  };
+}
+
+const LISTEN_RETRY_MIN_MS = 100;
+const LISTEN_RETRY_MAX_MS = 5_000;
+
+/**
+ * LISTEN needs a session of its own (a pooled connection goes back to the pool between queries),
+ * so each listener holds a dedicated client and replaces it, with backoff, whenever it drops.
+ */
+async function listenPostgres(
+  url: string,
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
+  let current: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = LISTEN_RETRY_MIN_MS;
+
+  async function connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    let lost = false;
+    const onLost = (): void => {
+      if (lost) return;
+      lost = true;
+      if (current === client) current = undefined;
+      client.end().catch(() => undefined);
+      reconnectLater();
+    };
+    client.on('notification', (message) => {
+      if (message.channel === channel) onNotify();
+    });
+    client.on('error', onLost);
+    client.on('end', onLost);
+    try {
+      await client.connect();
+      await client.query(`listen ${client.escapeIdentifier(channel)}`);
+    } catch (error) {
+      lost = true;
+      client.end().catch(() => undefined);
+      throw toStorageError(error);
+    }
+    if (stopped) {
+      await client.end();
+      return;
+    }
+    current = client;
+    delay = LISTEN_RETRY_MIN_MS;
+    onNotify();
+  }
+
+  function reconnectLater(): void {
+    if (stopped || retry !== undefined) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().catch(() => {
+        delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
+        reconnectLater();
+      });
+    }, delay);
+  }
+
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    const client = current;
+    current = undefined;
+    await client?.end().catch(() => undefined);
   };
 }
 

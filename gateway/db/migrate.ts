@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { Database } from './tables.ts';
@@ -12,8 +12,13 @@ export interface MigrationReport {
  * gateway processes starting together against one PostgreSQL apply each migration once.
  */
 export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationReport> {
+  // Name the schema explicitly: Kysely otherwise finds its bookkeeping tables in any schema on
+  // the server (another tenant's, another test file's) and skips creating them in ours.
+  const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(db))
+    .rows[0]?.schema;
   const migrator = new Migrator({
     db,
+    migrationTableSchema: schema,
     provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();

@@ -6,9 +6,11 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Kysely } from 'kysely';
+import type { SchemaRegistry } from '../../schemas/registry.ts';
 import type { Config } from '../config.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { EndpointCheck } from '../core/partners/partners.ts';
+import type { PipelineDeps } from '../core/pipeline/pipeline.service.ts';
 import { toStorageError, type DatabaseHandle } from '../db/database.ts';
 import type { Database } from '../db/tables.ts';
 import type { Logger } from '../logger.ts';
@@ -18,10 +20,21 @@ import { errorResponse } from './errors.ts';
 import { adminAuth } from './middleware/admin-auth.ts';
 import { observe } from './middleware/observe.ts';
 import { partnerAuth } from './middleware/partner-auth.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { adminAccountRoutes } from './routes/admin-accounts.ts';
+import { adminCheckRoutes } from './routes/admin-checks.ts';
+import { adminDeadLetterRoutes } from './routes/admin-dead-letters.ts';
+import { adminFeedRoutes } from './routes/admin-feeds.ts';
 import { adminPartnerRoutes } from './routes/admin-partners.ts';
+import { documentRoutes } from './routes/documents.ts';
+import { itemRoutes } from './routes/items.ts';
+import { jwksRoutes } from './routes/jwks.ts';
+import { mailboxRoutes } from './routes/mailbox.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { partnerSelfRoutes } from './routes/partner-self.ts';
+import { reservationRoutes } from './routes/reservations.ts';
+import { schemaRoutes } from './routes/schemas.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -31,6 +44,8 @@ export interface AppDeps {
   checkEndpoint: EndpointCheck;
   /** Per-run token written to the lock file so the local CLI can use the admin API. */
   localAdminToken: string | undefined;
+  registry: SchemaRegistry;
+  pipeline: PipelineDeps;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -54,14 +69,44 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', opsRoutes(deps));
 
-  app.use('/v1/*', partnerAuth(db));
+  // Public: the contract and the keys that verify the gateway's signatures.
+  app.route('/v1/schemas', schemaRoutes(deps.registry));
+  app.route('/.well-known', jwksRoutes(db));
+
+  // Partner API: an API key, then the partner's rate limit.
+  const authenticated = partnerAuth(db);
+  const limited = rateLimit({
+    perSecond: deps.config.rateLimitPerSecond,
+    burst: deps.config.rateLimitBurst,
+  });
+  // A Hono wildcard matches the bare prefix too: one registration per prefix, or it runs twice.
+  for (const prefix of [
+    '/v1/me',
+    '/v1/documents',
+    '/v1/mailbox',
+    '/v1/items',
+    '/v1/reservations',
+  ]) {
+    app.use(`${prefix}/*`, authenticated, limited);
+  }
   app.route('/v1/me', partnerSelfRoutes());
+  app.route(
+    '/v1/documents',
+    documentRoutes({ pipeline: deps.pipeline, registry: deps.registry, db }),
+  );
+  app.route('/v1/mailbox', mailboxRoutes({ db }));
+  app.route('/v1/items', itemRoutes(db));
+  app.route('/v1/reservations', reservationRoutes(db));
 
   app.use(
     '/admin/v1/*',
     adminAuth({ adminToken: deps.config.adminToken, localToken: deps.localAdminToken }),
   );
   app.route('/admin/v1/partners', adminPartnerRoutes({ db, checkEndpoint: deps.checkEndpoint }));
+  app.route('/admin/v1/partners', adminFeedRoutes(db));
+  app.route('/admin/v1/dead-letters', adminDeadLetterRoutes({ db }));
+  app.route('/admin/v1/accounts', adminAccountRoutes({ db, gatewayId: deps.config.gatewayId }));
+  app.route('/admin/v1/checks', adminCheckRoutes({ db }));
 
   app.notFound((c) =>
     errorResponse(c, new GatewayError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)),

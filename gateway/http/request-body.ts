@@ -47,3 +47,13 @@ export function optionalBoolean(body: Record<string, unknown>, field: string): b
     throw new GatewayError('BAD_REQUEST', `${field} must be true or false`);
   return value;
 }
+
+/** A query or body value that must be a whole number (as a number or digits); undefined if absent. */
+export function wholeNumber(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^[0-9]{1,9}$/.test(text)) {
+    throw new GatewayError('BAD_REQUEST', `${what} must be a whole number`);
+  }
+  return Number(text);
+}

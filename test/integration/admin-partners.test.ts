@@ -166,16 +166,12 @@ describe('admin API access', () => {
   it('does not exist without ADMIN_TOKEN', async () => {
     const { createApp } = await import('../../gateway/http/app.ts');
     const { createLogger } = await import('../../gateway/logger.ts');
-    const { createMetrics } = await import('../../gateway/metrics.ts');
+    const { buildServices } = await import('../../gateway/main.ts');
     const { testConfig } = await import('../support/gateway.ts');
-    const app = createApp({
-      config: { ...testConfig(), adminToken: undefined },
-      database: gateway.database,
-      logger: createLogger('silent'),
-      metrics: createMetrics(),
-      checkEndpoint: () => ({ ok: true }),
-      localAdminToken: undefined,
-    });
+    const config = { ...testConfig(), adminToken: undefined };
+    const app = createApp(
+      await buildServices(config, gateway.database, createLogger('silent'), undefined),
+    );
     const response = await app.request('/admin/v1/partners', {
       headers: { authorization: 'Bearer anything-at-all-anything-at-all' },
     });

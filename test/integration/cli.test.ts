@@ -147,8 +147,8 @@ describe('nakadachi serve', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
-    } as Record<string, string>;
-    if (onPostgres) env.DATABASE_URL = process.env.TEST_DATABASE_URL as string;
+    };
+    if (onPostgres) env.DATABASE_URL = String(process.env.TEST_DATABASE_URL);
     else env.DATA_DIR = tempDir();
     delete env.ADMIN_TOKEN;
     const child = spawn(process.execPath, ['bin/nakadachi.js', 'serve'], {

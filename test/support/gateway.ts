@@ -1,16 +1,21 @@
 /** An app over a test database, driven with app.request(): no socket unless a test wants one. */
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig, type Config } from '../../gateway/config.ts';
 import type { DatabaseHandle } from '../../gateway/db/database.ts';
-import { createApp } from '../../gateway/http/app.ts';
+import { createApp, type AppDeps } from '../../gateway/http/app.ts';
 import { createLogger } from '../../gateway/logger.ts';
-import { endpointCheck } from '../../gateway/main.ts';
-import { createMetrics } from '../../gateway/metrics.ts';
+import { buildServices } from '../../gateway/main.ts';
 import { openTestDatabase } from './database.ts';
+
+/** Holds the test signing key (generated once per run, shared by the test files). */
+const TEST_DATA_DIR = path.join(os.tmpdir(), 'nakadachi-test-data');
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface TestGateway {
   app: ReturnType<typeof createApp>;
+  services: AppDeps;
   database: DatabaseHandle;
   config: Readonly<Config>;
   admin(method: string, path: string, body?: unknown): Promise<Response>;
@@ -18,22 +23,17 @@ export interface TestGateway {
 }
 
 export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
-  return loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, DATA_DIR: '/nonexistent', ...env });
+  return loadConfig({ LOG_LEVEL: 'silent', ADMIN_TOKEN, DATA_DIR: TEST_DATA_DIR, ...env });
 }
 
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const config = testConfig(env);
   const database = await openTestDatabase();
-  const app = createApp({
-    config,
-    database,
-    logger: createLogger(config.logLevel),
-    metrics: createMetrics(),
-    checkEndpoint: endpointCheck(config),
-    localAdminToken: undefined,
-  });
+  const services = await buildServices(config, database, createLogger(config.logLevel), undefined);
+  const app = createApp(services);
   return {
     app,
+    services,
     database,
     config,
     admin: (method, path, body) =>

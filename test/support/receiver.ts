@@ -40,6 +40,8 @@ export type ReceiverResponder = (request: ReceivedRequest, n: number) => Receive
 
 export interface ReceiverOptions {
   respond?: ReceiverResponder;
+  /** Listen on this port (default: any free one), e.g. where a partner was unreachable before. */
+  port?: number;
 }
 
 export interface Receiver {
@@ -110,7 +112,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

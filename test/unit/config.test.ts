@@ -65,6 +65,11 @@ describe('configuration', () => {
     expect((error as GatewayError).code).toBe('CONFIG_INVALID');
   });
 
+  it('refuses a gateway id with a dot: outbound message ids could not be pushed', () => {
+    expect(() => loadConfig({ GATEWAY_ID: 'gw.example' })).toThrow(/GATEWAY_ID: must not contain/);
+    expect(loadConfig({ GATEWAY_ID: 'GW_1-A' }).gatewayId).toBe('GW_1-A');
+  });
+
   it('ignores variables that are not its own', () => {
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root', NODE_ENV: 'test' })).not.toThrow();
   });
@@ -73,5 +78,17 @@ describe('configuration', () => {
     const names = describeSettings().map((s) => s.env);
     expect(new Set(names).size).toBe(names.length);
     for (const s of describeSettings()) expect(s.description.length).toBeGreaterThan(10);
+  });
+});
+
+describe('README', () => {
+  it('documents every setting in its configuration table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of describeSettings()) {
+      expect(readme, s.env).toContain(
+        `| \`${s.env}\` | ${s.defaultText === undefined ? '(unset)' : `\`${s.defaultText}\``} |`,
+      );
+    }
   });
 });

@@ -14,6 +14,7 @@ export function toPartner(row: PartnerRow): Partner {
     format: row.format,
     deliveryMode: row.delivery_mode,
     endpointUrl: row.endpoint_url,
+    endpointDisabledAt: row.endpoint_disabled_at,
     requireSignedRequests: row.require_signed_requests,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
+import { notifyOutbox } from '../delivery/outbox.repository.ts';
 import { GatewayError } from '../errors.ts';
 import {
   checkPartnerId,
@@ -159,9 +160,15 @@ export async function updatePartner(
         : parseChoice<PartnerFormat>('format', changes.format, PARTNER_FORMATS),
     delivery_mode: deliveryMode,
     endpoint_url: endpointUrl,
+    // Setting an endpoint (again) is the operator's word that it works: re-enable it after a 410.
+    endpoint_disabled_at: changes.endpointUrl === undefined ? undefined : null,
     require_signed_requests: changes.requireSignedRequests,
   });
   if (row === undefined) throw new GatewayError('NOT_FOUND', `no partner ${id}`);
+  // A new mode or endpoint may make pending documents deliverable: wake the deliverers.
+  if (changes.deliveryMode !== undefined || changes.endpointUrl !== undefined) {
+    await notifyOutbox(deps.db);
+  }
   return toPartner(row);
 }
 
@@ -172,6 +179,8 @@ export async function setPartnerStatus(
 ): Promise<Partner> {
   const row = await updatePartnerRow(db, id, { status });
   if (row === undefined) throw new GatewayError('NOT_FOUND', `no partner ${id}`);
+  // Documents for a suspended partner wait in the outbox; enabling it lets them go.
+  if (status === 'active') await notifyOutbox(db);
   return toPartner(row);
 }
 

@@ -19,6 +19,8 @@ export interface Partner {
   format: PartnerFormat;
   deliveryMode: DeliveryMode;
   endpointUrl: string | null;
+  /** When the endpoint answered 410 Gone; pushes wait until an operator sets an endpoint again. */
+  endpointDisabledAt: Date | null;
   requireSignedRequests: boolean;
   createdAt: Date;
   updatedAt: Date;

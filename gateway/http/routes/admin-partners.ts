@@ -30,6 +30,7 @@ export function partnerView(partner: Partner) {
     format: partner.format,
     deliveryMode: partner.deliveryMode,
     endpointUrl: partner.endpointUrl,
+    endpointDisabledAt: partner.endpointDisabledAt?.toISOString() ?? null,
     requireSignedRequests: partner.requireSignedRequests,
     createdAt: partner.createdAt.toISOString(),
     updatedAt: partner.updatedAt.toISOString(),

@@ -1,0 +1,34 @@
+/**
+ * The outbox's renderer (core port `RenderDocument`): a canonical outbound document, validated
+ * against its type's schema, encoded in the recipient's format. The gateway must never queue a
+ * document its own contract refuses, so an invalid one is an internal error with the details.
+ */
+import type { RenderDocument } from '../../gateway/core/delivery/delivery.ts';
+import type { WireFormat } from '../../gateway/core/document.ts';
+import { GatewayError } from '../../gateway/core/errors.ts';
+import type { SchemaRegistry } from '../../schemas/registry.ts';
+import { encodeDocument } from './index.ts';
+
+export const WIRE_CONTENT_TYPES: Readonly<Record<WireFormat, string>> = {
+  xml: 'application/xml; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
+
+export function createRenderer(registry: SchemaRegistry): RenderDocument {
+  const encoder = new TextEncoder();
+  return (doc, format) => {
+    const checked = registry.validate(doc);
+    if (!checked.ok) {
+      const first = checked.errors[0];
+      throw new GatewayError(
+        'INTERNAL',
+        `outbound ${doc.header.type} fails its schema${first === undefined ? '' : `: ${first.path} ${first.message}`}`,
+        { details: checked.errors },
+      );
+    }
+    return {
+      body: encoder.encode(encodeDocument(doc, format, registry)),
+      contentType: WIRE_CONTENT_TYPES[format],
+    };
+  };
+}

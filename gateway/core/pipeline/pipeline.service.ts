@@ -1,0 +1,362 @@
+/**
+ * The inbound document pipeline, the same for every transport (HTTPS, batches, file drop):
+ * decode, validate, check who may send what, then in ONE transaction append the raw bytes to
+ * the message log, run the type's handler (the business effect and its outbound documents) and
+ * store the signed receipt. Nothing is acknowledged before it is durable.
+ *
+ * Idempotency is on (sender, messageId), held by the primary key of inbound_messages:
+ *   - the same bytes again get the original receipt back and cause no second effect;
+ *   - other bytes under an accepted messageId are refused (MESSAGE_ID_REUSED);
+ *   - of concurrent duplicates exactly one wins the insert; the others wait on its row lock,
+ *     then see it and replay its receipt.
+ * Only accepted documents take a messageId: a rejected one may be corrected and sent again under
+ * the same id. Rejections are logged all the same — a refused attempt is evidence too.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { INBOUND_SENDER_ROLES, isInboundType } from '../../../schemas/document-types.ts';
+import type { Database } from '../../db/tables.ts';
+import { sha256Hex } from '../digest.ts';
+import type { CanonicalDocument, WireFormat } from '../document.ts';
+import { GatewayError, type ErrorCode, type ErrorDetail } from '../errors.ts';
+import { appendLog } from '../messages/message-log.repository.ts';
+import { checkMoneyIn } from '../money.ts';
+import type { Partner } from '../partners/partners.ts';
+import type { Signer } from '../signing/signer.ts';
+import type { HandlerRegistry, OutboundDocument } from './handlers.ts';
+import { buildReceipt } from './receipt.ts';
+import { claimMessageId, completeInbound, findInbound } from './inbound.repository.ts';
+
+export type DecodeResult =
+  | { ok: true; document: CanonicalDocument }
+  | { ok: false; code: ErrorCode; errors: ErrorDetail[]; decoded?: unknown };
+
+/** Port: bytes in a wire format → a schema-valid canonical document (adapters/codec). */
+export type DecodeDocument = (bytes: Uint8Array, format: WireFormat) => DecodeResult;
+
+/** Port: queue an outbound document in the caller's transaction (core/delivery). */
+export type EnqueueOutbound = (
+  trx: Transaction<Database>,
+  outbound: OutboundDocument & { inReplyTo?: string },
+) => Promise<string>;
+
+export interface PipelineDeps {
+  db: Kysely<Database>;
+  gatewayId: string;
+  decode: DecodeDocument;
+  handlers: HandlerRegistry;
+  signer: Signer;
+  enqueue: EnqueueOutbound;
+}
+
+export interface InboundRequest {
+  sender: Partner;
+  bytes: Uint8Array;
+  /** Undefined when the Content-Type names no format the gateway reads (refused, and logged). */
+  format: WireFormat | undefined;
+  contentType: string;
+  requestId?: string;
+}
+
+export type PipelineOutcome =
+  | {
+      kind: 'accepted';
+      receipt: CanonicalDocument;
+      /** True when this is the original receipt of an earlier identical request. */
+      replayed: boolean;
+    }
+  | {
+      kind: 'rejected';
+      code: ErrorCode;
+      /** A signed rejection receipt when the document's messageId could be read. */
+      receipt: CanonicalDocument | undefined;
+      errors: readonly ErrorDetail[];
+      message: string;
+    };
+
+const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+function readableMessageId(decoded: unknown): string | undefined {
+  if (typeof decoded !== 'object' || decoded === null) return undefined;
+  const header = (decoded as { header?: unknown }).header;
+  if (typeof header !== 'object' || header === null) return undefined;
+  const id = (header as { messageId?: unknown }).messageId;
+  return typeof id === 'string' && MESSAGE_ID.test(id) ? id : undefined;
+}
+
+class Refusal extends Error {
+  readonly code: ErrorCode;
+  readonly details: readonly ErrorDetail[];
+  constructor(code: ErrorCode, message: string, details: readonly ErrorDetail[] = []) {
+    super(message);
+    this.code = code;
+    this.details = details.length > 0 ? details : [{ path: '', code, message }];
+  }
+}
+
+/** Checks that need no database: who may send this, and is every amount exact. */
+function admit(sender: Partner, document: CanonicalDocument, handlers: HandlerRegistry): void {
+  const { header } = document;
+  if (header.sender !== sender.id) {
+    throw new Refusal(
+      'SENDER_MISMATCH',
+      `header.sender is ${header.sender} but the API key belongs to ${sender.id}`,
+      [
+        {
+          path: '/header/sender',
+          code: 'SENDER_MISMATCH',
+          message: `must be ${sender.id}, the authenticated partner`,
+        },
+      ],
+    );
+  }
+  if (!isInboundType(header.type)) {
+    throw new Refusal('ROLE_NOT_ALLOWED', `${header.type} is sent by the gateway, not to it`, [
+      {
+        path: '/header/type',
+        code: 'ROLE_NOT_ALLOWED',
+        message: `partners do not send ${header.type}`,
+      },
+    ]);
+  }
+  const allowed = INBOUND_SENDER_ROLES[header.type];
+  if (!allowed.some((role) => sender.roles.includes(role))) {
+    throw new Refusal(
+      'ROLE_NOT_ALLOWED',
+      `${header.type} may be sent by ${allowed.join(' or ')} only`,
+      [
+        {
+          path: '/header/type',
+          code: 'ROLE_NOT_ALLOWED',
+          message: `${sender.id} (${sender.roles.join(', ')}) may not send ${header.type}`,
+        },
+      ],
+    );
+  }
+  if (!handlers.has(header.type)) {
+    throw new Refusal(
+      'UNSUPPORTED_DOCUMENT_TYPE',
+      `${header.type} is not processed by this gateway yet`,
+      [
+        {
+          path: '/header/type',
+          code: 'UNSUPPORTED_DOCUMENT_TYPE',
+          message: `no handler for ${header.type}`,
+        },
+      ],
+    );
+  }
+  const moneyErrors = checkMoneyIn(document.body, '/body');
+  if (moneyErrors.length > 0) {
+    throw new Refusal(
+      moneyErrors[0]?.code as ErrorCode,
+      'an amount is not valid for its currency',
+      moneyErrors,
+    );
+  }
+}
+
+export async function receiveDocument(
+  deps: PipelineDeps,
+  request: InboundRequest,
+): Promise<PipelineOutcome> {
+  const digest = sha256Hex(request.bytes);
+  if (request.format === undefined) {
+    const message = `Content-Type ${request.contentType || '(none)'} is not supported: send application/xml or application/json`;
+    return reject(
+      deps,
+      request,
+      digest,
+      new Refusal('UNSUPPORTED_MEDIA_TYPE', message),
+      undefined,
+      undefined,
+    );
+  }
+  const decoded = deps.decode(request.bytes, request.format);
+  let document: CanonicalDocument;
+  try {
+    if (!decoded.ok) {
+      throw Object.assign(
+        new Refusal(decoded.code, describeFirst(decoded.errors), decoded.errors),
+        {
+          messageId: readableMessageId(decoded.decoded),
+        },
+      );
+    }
+    document = decoded.document;
+    admit(request.sender, document, deps.handlers);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    const messageId =
+      (error as Refusal & { messageId?: string }).messageId ??
+      (decoded.ok ? decoded.document.header.messageId : undefined);
+    return reject(
+      deps,
+      request,
+      digest,
+      error,
+      messageId,
+      decoded.ok ? decoded.document.header.type : undefined,
+    );
+  }
+
+  const { header } = document;
+  const earlier = await findInbound(deps.db, request.sender.id, header.messageId);
+  if (earlier !== undefined) return replayOrRefuse(deps, request, digest, header, earlier);
+
+  try {
+    const receipt = await deps.db.transaction().execute(async (trx) => {
+      const receivedAt = new Date();
+      if (
+        !(await claimMessageId(trx, {
+          senderId: request.sender.id,
+          messageId: header.messageId,
+          digest,
+          type: header.type,
+        }))
+      ) {
+        return undefined; // a concurrent duplicate won: replay its receipt below
+      }
+      const handler = deps.handlers.get(header.type);
+      if (handler === undefined) throw new Error(`no handler for ${header.type}`); // admit() checked
+      const result = await handler({
+        trx,
+        sender: request.sender,
+        document,
+        gatewayId: deps.gatewayId,
+        send: (outbound) => deps.enqueue(trx, { ...outbound, inReplyTo: header.messageId }),
+      });
+      const assigned = result.assigned ?? {};
+      const receipt = buildReceipt(
+        {
+          gatewayId: deps.gatewayId,
+          messageId: header.messageId,
+          sender: request.sender.id,
+          status: 'accepted',
+          digest,
+          receivedAt,
+          assigned,
+          errors: [],
+        },
+        deps.signer,
+      );
+      const logId = await appendLog(trx, {
+        direction: 'inbound',
+        event: 'received',
+        partnerId: request.sender.id,
+        messageId: header.messageId,
+        documentType: header.type,
+        status: 'accepted',
+        contentType: request.contentType,
+        body: request.bytes,
+        digest,
+        refs: result.refs ?? assigned,
+        requestId: request.requestId,
+      });
+      await completeInbound(trx, {
+        senderId: request.sender.id,
+        messageId: header.messageId,
+        logId,
+        receipt,
+      });
+      return receipt;
+    });
+    if (receipt !== undefined) return { kind: 'accepted', receipt, replayed: false };
+  } catch (error) {
+    if (error instanceof GatewayError && !error.retryable && error.code !== 'INTERNAL') {
+      return reject(
+        deps,
+        request,
+        digest,
+        new Refusal(error.code, error.message, error.details),
+        header.messageId,
+        header.type,
+      );
+    }
+    throw error;
+  }
+  const winner = await findInbound(deps.db, request.sender.id, header.messageId);
+  if (winner === undefined) throw new GatewayError('INTERNAL', 'a concurrent duplicate vanished');
+  return replayOrRefuse(deps, request, digest, header, winner);
+}
+
+async function replayOrRefuse(
+  deps: PipelineDeps,
+  request: InboundRequest,
+  digest: string,
+  header: CanonicalDocument['header'],
+  earlier: { digest: string; receipt: CanonicalDocument },
+): Promise<PipelineOutcome> {
+  if (earlier.digest === digest)
+    return { kind: 'accepted', receipt: earlier.receipt, replayed: true };
+  return reject(
+    deps,
+    request,
+    digest,
+    new Refusal(
+      'MESSAGE_ID_REUSED',
+      `messageId ${header.messageId} was already accepted with other content`,
+      [
+        {
+          path: '/header/messageId',
+          code: 'MESSAGE_ID_REUSED',
+          message: 'already used for a different document: give each document its own messageId',
+        },
+      ],
+    ),
+    header.messageId,
+    header.type,
+  );
+}
+
+async function reject(
+  deps: PipelineDeps,
+  request: InboundRequest,
+  digest: string,
+  refusal: Refusal,
+  messageId: string | undefined,
+  documentType: string | undefined,
+): Promise<PipelineOutcome> {
+  const receipt =
+    messageId === undefined
+      ? undefined
+      : buildReceipt(
+          {
+            gatewayId: deps.gatewayId,
+            messageId,
+            sender: request.sender.id,
+            status: 'rejected',
+            digest,
+            receivedAt: new Date(),
+            assigned: {},
+            errors: refusal.details,
+          },
+          deps.signer,
+        );
+  await appendLog(deps.db, {
+    direction: 'inbound',
+    event: 'received',
+    partnerId: request.sender.id,
+    messageId: messageId ?? null,
+    documentType: documentType ?? null,
+    status: 'rejected',
+    contentType: request.contentType,
+    body: request.bytes,
+    digest,
+    detail: { code: refusal.code, errors: refusal.details, receipt },
+    requestId: request.requestId,
+  });
+  return {
+    kind: 'rejected',
+    code: refusal.code,
+    receipt,
+    errors: refusal.details,
+    message: refusal.message,
+  };
+}
+
+function describeFirst(errors: readonly ErrorDetail[]): string {
+  const first = errors[0];
+  if (first === undefined) return 'the document is not valid';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return `${first.path === '' ? '' : `${first.path}: `}${first.message}${more}`;
+}

@@ -1,0 +1,509 @@
+/** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function isFutureTime(db: Db, at: string): Promise<boolean> {
+  const row = await sql<{
+    future: boolean;
+  }>`select cast(${at} as timestamptz) > now() as future`.execute(db);
+  return row.rows[0]?.future === true;
+}
+
+export async function findItemForReservation(db: Db, itemId: string) {
+  return db
+    .selectFrom('items')
+    .select(['id', 'name', sql<boolean>`release_date > current_date`.as('unreleased')])
+    .where('id', '=', itemId)
+    .executeTakeFirst();
+}
+
+export async function insertReservation(
+  db: Db,
+  r: {
+    id: string;
+    buyerId: string;
+    itemId: string;
+    quantity: number;
+    maxUnitPriceMinor: bigint;
+    currency: string;
+    neededBy: string;
+    biddingDeadline: string;
+    deliveryRegion: string | null;
+    buyerReference: string | null;
+  },
+): Promise<void> {
+  await db
+    .insertInto('reservations')
+    .values({
+      id: r.id,
+      buyer_id: r.buyerId,
+      item_id: r.itemId,
+      quantity: r.quantity,
+      max_unit_price_minor: r.maxUnitPriceMinor,
+      currency: r.currency,
+      needed_by: r.neededBy,
+      bidding_deadline: r.biddingDeadline,
+      delivery_region: r.deliveryRegion,
+      buyer_reference: r.buyerReference,
+    })
+    .execute();
+}
+
+export async function findReservation(db: Db, id: string) {
+  return db
+    .selectFrom('reservations')
+    .selectAll()
+    .select(sql<boolean>`bidding_deadline > now()`.as('bidding_open'))
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function sellerCarriesItem(
+  db: Db,
+  sellerId: string,
+  itemId: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('offers')
+    .select('item_id')
+    .where('seller_id', '=', sellerId)
+    .where('item_id', '=', itemId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * A seller's bid on a reservation, created or revised (a new version). The bidding deadline is
+ * checked in the same statement by the database clock, so a bid that arrives late is refused
+ * even when its request started in time.
+ */
+export async function upsertBid(
+  db: Db,
+  bid: {
+    id: string;
+    reservationId: string;
+    sellerId: string;
+    unitPriceMinor: bigint;
+    currency: string;
+    quantity: number;
+    promisedDeliveryDate: string;
+    note: string | null;
+  },
+): Promise<{ id: string; version: number } | undefined> {
+  return db
+    .insertInto('bids')
+    .columns([
+      'id',
+      'reservation_id',
+      'seller_id',
+      'unit_price_minor',
+      'currency',
+      'quantity',
+      'promised_delivery_date',
+      'note',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('reservations')
+        .select([
+          sql<string>`${bid.id}::text`.as('id'),
+          'id as reservation_id',
+          sql<string>`${bid.sellerId}::text`.as('seller_id'),
+          sql<bigint>`${bid.unitPriceMinor}::bigint`.as('unit_price_minor'),
+          sql<string>`${bid.currency}::text`.as('currency'),
+          sql<number>`${bid.quantity}::integer`.as('quantity'),
+          sql<string>`${bid.promisedDeliveryDate}::date`.as('promised_delivery_date'),
+          sql<string | null>`${bid.note}::text`.as('note'),
+        ])
+        .where('id', '=', bid.reservationId)
+        .where('status', '=', 'open')
+        .where(sql<boolean>`bidding_deadline > now()`),
+    )
+    .onConflict((oc) =>
+      oc.columns(['reservation_id', 'seller_id']).doUpdateSet((eb) => ({
+        unit_price_minor: eb.ref('excluded.unit_price_minor'),
+        currency: eb.ref('excluded.currency'),
+        quantity: eb.ref('excluded.quantity'),
+        promised_delivery_date: eb.ref('excluded.promised_delivery_date'),
+        note: eb.ref('excluded.note'),
+        version: sql<number>`bids.version + 1`,
+        status: 'active',
+        received_at: sql`now()`,
+        updated_at: sql`now()`,
+      })),
+    )
+    .returning(['id', 'version'])
+    .executeTakeFirst();
+}
+
+export async function withdrawBid(db: Db, reservationId: string, sellerId: string) {
+  return db
+    .updateTable('bids')
+    .set({ status: 'withdrawn', updated_at: sql`now()` })
+    .where('reservation_id', '=', reservationId)
+    .where('seller_id', '=', sellerId)
+    .where('status', '=', 'active')
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('reservations')
+          .select('id')
+          .where('id', '=', reservationId)
+          .where('status', '=', 'open')
+          .where(sql<boolean>`bidding_deadline > now()`),
+      ),
+    )
+    .returning(['id', 'version'])
+    .executeTakeFirst();
+}
+
+/** Open reservations past their deadline, locked for this judge; other judges skip them. */
+export async function lockDueReservations(trx: Transaction<Database>, limit: number) {
+  return trx
+    .selectFrom('reservations')
+    .selectAll()
+    .where('status', '=', 'open')
+    .where('bidding_deadline', '<=', sql<Date>`now()`)
+    .orderBy('bidding_deadline')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function listBidsFor(
+  db: Db,
+  reservationIds: readonly string[],
+  statuses: readonly BidStatus[],
+) {
+  if (reservationIds.length === 0) return [];
+  return db
+    .selectFrom('bids')
+    .selectAll()
+    .where('reservation_id', 'in', reservationIds)
+    .where('status', 'in', statuses)
+    .execute();
+}
+
+export async function setBidStatus(
+  db: Db,
+  ids: readonly string[],
+  from: readonly BidStatus[],
+  to: BidStatus,
+) {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('bids')
+    .set({ status: to, updated_at: sql`now()` })
+    .where('id', 'in', ids)
+    .where('status', 'in', from)
+    .execute();
+}
+
+export async function setReservationStatus(
+  db: Db,
+  id: string,
+  from: readonly ReservationStatus[],
+  to: ReservationStatus,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('reservations')
+    .set({
+      status: to,
+      judged_at: sql`coalesce(judged_at, now())`,
+      change_txid: sql`pg_current_xact_id()`,
+    })
+    .where('id', '=', id)
+    .where('status', 'in', from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function insertDeal(
+  db: Db,
+  deal: {
+    id: string;
+    reservationId: string;
+    bidId: string;
+    buyerId: string;
+    sellerId: string;
+    itemId: string;
+    quantity: number;
+    unitPriceMinor: bigint;
+    currency: string;
+    totalMinor: bigint;
+    commissionMinor: bigint;
+    commissionRatePercent: string;
+    promisedDeliveryDate: string;
+    confirmWindowS: number;
+  },
+) {
+  return db
+    .insertInto('deals')
+    .values({
+      id: deal.id,
+      reservation_id: deal.reservationId,
+      bid_id: deal.bidId,
+      buyer_id: deal.buyerId,
+      seller_id: deal.sellerId,
+      item_id: deal.itemId,
+      quantity: deal.quantity,
+      unit_price_minor: deal.unitPriceMinor,
+      currency: deal.currency,
+      total_minor: deal.totalMinor,
+      commission_minor: deal.commissionMinor,
+      commission_rate_percent: deal.commissionRatePercent,
+      promised_delivery_date: deal.promisedDeliveryDate,
+      confirm_by: sql<Date>`now() + make_interval(secs => ${deal.confirmWindowS})`,
+    })
+    .returning(['id', 'confirm_by'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function findDeal(db: Db, id: string) {
+  return db
+    .selectFrom('deals')
+    .selectAll()
+    .select(sql<boolean>`confirm_by > now()`.as('confirmable'))
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Record one side's decision, once, while the deal is awarded and its confirm-by not passed. */
+export async function recordDecision(
+  db: Db,
+  dealId: string,
+  side: 'buyer' | 'seller',
+  decision: 'accept' | 'decline',
+) {
+  const column = side === 'buyer' ? 'buyer_decision' : 'seller_decision';
+  return db
+    .updateTable('deals')
+    .set({ [column]: decision })
+    .where('id', '=', dealId)
+    .where('status', '=', 'awarded')
+    .where(column, 'is', null)
+    .where('confirm_by', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function setDealStatus(
+  db: Db,
+  id: string,
+  from: DealStatus,
+  to: DealStatus,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('deals')
+    .set({ status: to, ...(to === 'confirmed' ? { confirmed_at: sql`now()` } : {}) })
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Awarded deals whose confirm-by has passed, locked for this process. */
+export async function lockLapsedDeals(trx: Transaction<Database>, limit: number) {
+  return trx
+    .selectFrom('deals')
+    .selectAll()
+    .where('status', '=', 'awarded')
+    .where('confirm_by', '<=', sql<Date>`now()`)
+    .orderBy('confirm_by')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function activePartnersWithRole(
+  db: Db,
+  role: 'settlement' | 'carrier',
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('partners')
+    .select('id')
+    .where('status', '=', 'active')
+    .where(sql<boolean>`${role} = any(roles)`)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function insertTender(
+  db: Db,
+  tender: {
+    id: string;
+    dealId: string;
+    kind: 'settlement' | 'transport';
+    windowS: number;
+    organs: string[];
+  },
+) {
+  const row = await db
+    .insertInto('tenders')
+    .values({
+      id: tender.id,
+      deal_id: tender.dealId,
+      kind: tender.kind,
+      terms_deadline: sql<Date>`now() + make_interval(secs => ${tender.windowS})`,
+      status: tender.organs.length === 0 ? 'no-terms' : 'open',
+    })
+    .returning(['terms_deadline'])
+    .executeTakeFirstOrThrow();
+  if (tender.organs.length > 0) {
+    await db
+      .insertInto('tender_invitations')
+      .values(tender.organs.map((organ) => ({ tender_id: tender.id, organ_id: organ })))
+      .execute();
+  }
+  return row.terms_deadline;
+}
+
+export async function findTenderForOrgan(db: Db, tenderId: string, organId: string) {
+  return db
+    .selectFrom('tenders')
+    .innerJoin('tender_invitations as i', 'i.tender_id', 'tenders.id')
+    .innerJoin('deals', 'deals.id', 'tenders.deal_id')
+    .select([
+      'tenders.id',
+      'tenders.kind',
+      'tenders.status',
+      'tenders.deal_id',
+      'deals.total_minor',
+      'deals.currency',
+      sql<boolean>`tenders.terms_deadline > now()`.as('open_for_terms'),
+    ])
+    .where('tenders.id', '=', tenderId)
+    .where('i.organ_id', '=', organId)
+    .executeTakeFirst();
+}
+
+export async function upsertTerms(
+  db: Db,
+  terms: {
+    tenderId: string;
+    organId: string;
+    costMinor: bigint;
+    currency: string;
+    fixedFeeMinor: bigint | null;
+    ratePercent: string | null;
+    settlementDays: number | null;
+    pickupDate: string | null;
+    deliveryDate: string | null;
+    note: string | null;
+  },
+): Promise<boolean> {
+  const values = {
+    tender_id: terms.tenderId,
+    organ_id: terms.organId,
+    cost_minor: terms.costMinor,
+    currency: terms.currency,
+    fixed_fee_minor: terms.fixedFeeMinor,
+    rate_percent: terms.ratePercent,
+    settlement_days: terms.settlementDays,
+    pickup_date: terms.pickupDate,
+    delivery_date: terms.deliveryDate,
+    note: terms.note,
+  };
+  // The deadline is checked by the database clock in the same statement that stores the terms.
+  const row = await db
+    .insertInto('tender_terms')
+    .columns(Object.keys(values) as (keyof typeof values)[])
+    .expression((eb) =>
+      eb
+        .selectFrom('tenders')
+        .select([
+          'id as tender_id',
+          sql<string>`${terms.organId}::text`.as('organ_id'),
+          sql<bigint>`${terms.costMinor}::bigint`.as('cost_minor'),
+          sql<string>`${terms.currency}::text`.as('currency'),
+          sql<bigint | null>`${terms.fixedFeeMinor}::bigint`.as('fixed_fee_minor'),
+          sql<string | null>`${terms.ratePercent}::text`.as('rate_percent'),
+          sql<number | null>`${terms.settlementDays}::integer`.as('settlement_days'),
+          sql<string | null>`${terms.pickupDate}::date`.as('pickup_date'),
+          sql<string | null>`${terms.deliveryDate}::date`.as('delivery_date'),
+          sql<string | null>`${terms.note}::text`.as('note'),
+        ])
+        .where('id', '=', terms.tenderId)
+        .where('status', '=', 'open')
+        .where(sql<boolean>`terms_deadline > now()`),
+    )
+    .onConflict((oc) =>
+      oc.columns(['tender_id', 'organ_id']).doUpdateSet((eb) => ({
+        cost_minor: eb.ref('excluded.cost_minor'),
+        currency: eb.ref('excluded.currency'),
+        fixed_fee_minor: eb.ref('excluded.fixed_fee_minor'),
+        rate_percent: eb.ref('excluded.rate_percent'),
+        settlement_days: eb.ref('excluded.settlement_days'),
+        pickup_date: eb.ref('excluded.pickup_date'),
+        delivery_date: eb.ref('excluded.delivery_date'),
+        note: eb.ref('excluded.note'),
+        version: sql<number>`tender_terms.version + 1`,
+        received_at: sql`now()`,
+      })),
+    )
+    .returning('tender_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function lockDueTenders(trx: Transaction<Database>, limit: number) {
+  return trx
+    .selectFrom('tenders')
+    .selectAll()
+    .where('status', '=', 'open')
+    .where('terms_deadline', '<=', sql<Date>`now()`)
+    .orderBy('terms_deadline')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+export async function listTerms(db: Db, tenderId: string) {
+  return db.selectFrom('tender_terms').selectAll().where('tender_id', '=', tenderId).execute();
+}
+
+/**
+ * Open reservations for items the seller carries, with the seller's own bid if it has one —
+ * never another seller's.
+ */
+export async function listOpenReservationsForSeller(
+  db: Db,
+  sellerId: string,
+  page: { after?: string; limit: number; itemId?: string },
+) {
+  let query = db
+    .selectFrom('reservations as r')
+    .innerJoin('offers as o', (join) =>
+      join.onRef('o.item_id', '=', 'r.item_id').on('o.seller_id', '=', sellerId),
+    )
+    .leftJoin('bids as b', (join) =>
+      join.onRef('b.reservation_id', '=', 'r.id').on('b.seller_id', '=', sellerId),
+    )
+    .select([
+      'r.id',
+      'r.item_id',
+      'r.quantity',
+      'r.max_unit_price_minor',
+      'r.currency',
+      'r.needed_by',
+      'r.bidding_deadline',
+      'r.delivery_region',
+      'b.id as bid_id',
+      'b.version as bid_version',
+      'b.status as bid_status',
+      'b.unit_price_minor as bid_unit_price_minor',
+    ])
+    .where('r.status', '=', 'open')
+    .where('r.bidding_deadline', '>', sql<Date>`now()`)
+    .orderBy('r.id')
+    .limit(page.limit);
+  if (page.after !== undefined) query = query.where('r.id', '>', page.after);
+  if (page.itemId !== undefined) query = query.where('r.item_id', '=', page.itemId);
+  return query.execute();
+}

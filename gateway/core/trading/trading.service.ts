@@ -1,0 +1,748 @@
+/**
+ * The trading flow of seed 000 (claims 1–4): purchase reservations from buyers, order bids from
+ * the sellers that carry the item, judging of the most suitable seller at the deadline, the
+ * intermediary's terms to it, purchase and order confirmations, and the settlement and transport
+ * tenders of a confirmed deal. Handlers run in the document's transaction; the judges run in
+ * their own, claiming due rows with SKIP LOCKED and moving each by compare-and-set, so a judge
+ * that runs twice, or on two replicas, acts once.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type {
+  OrderBidBody,
+  OrderConfirmationBody,
+  PurchaseConfirmationBody,
+  PurchaseReservationBody,
+  SettlementTermsBody,
+  TransportTermsBody,
+} from '../../../schemas/documents.generated.ts';
+import type { Database } from '../../db/tables.ts';
+import { GatewayError } from '../errors.ts';
+import { noticeReservationOpened } from '../feeds/feeds.service.ts';
+import { newId } from '../ids.ts';
+import { formatMoney, parseMoney, percentOf, type Money } from '../money.ts';
+import type { DocumentHandler, HandlerResult, OutboundDocument } from '../pipeline/handlers.ts';
+import type { EnqueueOutbound } from '../pipeline/pipeline.service.ts';
+import {
+  activePartnersWithRole,
+  findDeal,
+  findItemForReservation,
+  findReservation,
+  findTenderForOrgan,
+  insertDeal,
+  insertReservation,
+  insertTender,
+  isFutureTime,
+  listBidsFor,
+  listTerms,
+  lockDueReservations,
+  lockDueTenders,
+  lockLapsedDeals,
+  recordDecision,
+  sellerCarriesItem,
+  setBidStatus,
+  setDealStatus,
+  setReservationStatus,
+  upsertBid,
+  upsertTerms,
+  withdrawBid,
+} from './trading.repository.ts';
+import { describeIneligibility, judgeBids, rankTerms, type CandidateBid } from './selection.ts';
+
+export interface TradingSettings {
+  commissionRatePercent: string;
+  confirmWindowS: number;
+  tenderWindowS: number;
+}
+
+export interface TradingDeps {
+  db: Kysely<Database>;
+  settings: TradingSettings;
+  enqueue: EnqueueOutbound;
+}
+
+type Send = (outbound: OutboundDocument) => Promise<string>;
+
+function refuse(
+  path: string,
+  message: string,
+  code: 'BUSINESS_RULE' | 'NOT_FOUND' = 'BUSINESS_RULE',
+): never {
+  throw new GatewayError(code, message, { details: [{ path, code, message }] });
+}
+
+const wire = (minor: bigint, currency: string) => formatMoney({ minor, currency });
+
+// --- reservations and bids -------------------------------------------------------------------
+
+const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, document, send }) => {
+  const body = document.body as unknown as PurchaseReservationBody;
+  const item = await findItemForReservation(trx, body.itemId);
+  if (item === undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
+  if (!item.unreleased)
+    refuse(
+      '/body/itemId',
+      `item ${body.itemId} is already on the market: only new items are reserved`,
+    );
+  const maxUnitPrice = parseMoney(body.maxUnitPrice, '/body/maxUnitPrice');
+  if (!(await isFutureTime(trx, body.biddingDeadline))) {
+    refuse('/body/biddingDeadline', 'the bidding deadline must be in the future');
+  }
+  if (body.biddingDeadline.slice(0, 10) > body.neededBy) {
+    refuse('/body/neededBy', 'the needed-by date must not be before the bidding deadline');
+  }
+  const id = newId('RSV');
+  await insertReservation(trx, {
+    id,
+    buyerId: sender.id,
+    itemId: body.itemId,
+    quantity: body.quantity,
+    maxUnitPriceMinor: maxUnitPrice.minor,
+    currency: maxUnitPrice.currency,
+    neededBy: body.neededBy,
+    biddingDeadline: body.biddingDeadline,
+    deliveryRegion: body.deliveryRegion ?? null,
+    buyerReference: body.buyerReference ?? null,
+  });
+  // "Not-regularly": sellers subscribed to immediate notices hear of it in this transaction.
+  await noticeReservationOpened(trx, send, id);
+  return { assigned: { reservationId: id }, refs: { reservationId: id, itemId: body.itemId } };
+};
+
+const handleOrderBid: DocumentHandler = async ({
+  trx,
+  sender,
+  document,
+}): Promise<HandlerResult> => {
+  const body = document.body as unknown as OrderBidBody;
+  const reservation = await findReservation(trx, body.reservationId);
+  if (reservation === undefined)
+    refuse('/body/reservationId', `no reservation ${body.reservationId}`, 'NOT_FOUND');
+  if (!(await sellerCarriesItem(trx, sender.id, reservation.item_id))) {
+    refuse(
+      '/body/reservationId',
+      `${sender.id} does not carry item ${reservation.item_id}: publish an ItemNotice for it first`,
+    );
+  }
+  if (reservation.status !== 'open' || !reservation.bidding_open) {
+    refuse('/body/reservationId', `bidding on ${reservation.id} closed at its deadline`);
+  }
+  const refs = { reservationId: reservation.id };
+  if (body.action === 'withdraw') {
+    const withdrawn = await withdrawBid(trx, reservation.id, sender.id);
+    if (withdrawn === undefined)
+      refuse(
+        '/body/reservationId',
+        `no active bid of ${sender.id} on ${reservation.id}`,
+        'NOT_FOUND',
+      );
+    return { assigned: { bidId: withdrawn.id }, refs: { ...refs, bidId: withdrawn.id } };
+  }
+  if (body.unitPrice === undefined) refuse('/body/unitPrice', 'a submitted bid needs a unitPrice');
+  if (body.quantity === undefined) refuse('/body/quantity', 'a submitted bid needs a quantity');
+  if (body.promisedDeliveryDate === undefined) {
+    refuse('/body/promisedDeliveryDate', 'a submitted bid needs a promisedDeliveryDate');
+  }
+  const unitPrice = parseMoney(body.unitPrice, '/body/unitPrice');
+  if (unitPrice.currency !== reservation.currency) {
+    refuse('/body/unitPrice/currency', `the reservation is in ${reservation.currency}`);
+  }
+  if (unitPrice.minor > reservation.max_unit_price_minor) {
+    refuse(
+      '/body/unitPrice/amount',
+      `above the maximum unit price of ${wire(reservation.max_unit_price_minor, reservation.currency).amount} ${reservation.currency}`,
+    );
+  }
+  const bid = await upsertBid(trx, {
+    id: newId('BID'),
+    reservationId: reservation.id,
+    sellerId: sender.id,
+    unitPriceMinor: unitPrice.minor,
+    currency: unitPrice.currency,
+    quantity: body.quantity,
+    promisedDeliveryDate: body.promisedDeliveryDate,
+    note: body.note ?? null,
+  });
+  // The deadline passed between the read above and the write (the write checks it again).
+  if (bid === undefined)
+    refuse('/body/reservationId', `bidding on ${reservation.id} closed at its deadline`);
+  return {
+    assigned: { bidId: bid.id, bidVersion: String(bid.version) },
+    refs: { ...refs, bidId: bid.id },
+  };
+};
+
+// --- judging and awards ----------------------------------------------------------------------
+
+function candidate(row: {
+  id: string;
+  seller_id: string;
+  unit_price_minor: bigint;
+  currency: string;
+  quantity: number;
+  promised_delivery_date: string;
+  received_at: Date;
+}): CandidateBid {
+  return {
+    id: row.id,
+    sellerId: row.seller_id,
+    unitPriceMinor: row.unit_price_minor,
+    currency: row.currency,
+    quantity: row.quantity,
+    promisedDeliveryDate: row.promised_delivery_date,
+    receivedAt: row.received_at,
+  };
+}
+
+type ReservationRow = Awaited<ReturnType<typeof lockDueReservations>>[number];
+
+/**
+ * Award the most suitable remaining bid of a reservation, or close it with NoAward. On the first
+ * judging every other bid learns its result; a later award (after a decline or a lapse) goes to
+ * the best of the bids that were eligible but not selected.
+ */
+async function awardNext(
+  trx: Transaction<Database>,
+  send: Send,
+  settings: TradingSettings,
+  reservation: ReservationRow,
+  firstJudging: boolean,
+): Promise<'awarded' | 'no-award'> {
+  const terms = {
+    quantity: reservation.quantity,
+    maxUnitPriceMinor: reservation.max_unit_price_minor,
+    currency: reservation.currency,
+    neededBy: reservation.needed_by,
+  };
+  const rows = await listBidsFor(
+    trx,
+    [reservation.id],
+    firstJudging ? ['active'] : ['not-selected'],
+  );
+  const { ranked, ineligible } = judgeBids(terms, rows.map(candidate));
+  const winner = ranked[0];
+  const refs = { reservationId: reservation.id };
+
+  if (firstJudging) {
+    for (const { bid, reason } of ineligible) {
+      await send({
+        recipientId: bid.sellerId,
+        type: 'BidResult',
+        body: {
+          reservationId: reservation.id,
+          bidId: bid.id,
+          outcome: 'ineligible',
+          reason: describeIneligibility(reason, terms),
+        },
+        refs: { ...refs, bidId: bid.id },
+      });
+    }
+    await setBidStatus(
+      trx,
+      ineligible.map((i) => i.bid.id),
+      ['active'],
+      'ineligible',
+    );
+    const others = ranked.slice(1);
+    for (const bid of others) {
+      await send({
+        recipientId: bid.sellerId,
+        type: 'BidResult',
+        body: {
+          reservationId: reservation.id,
+          bidId: bid.id,
+          outcome: 'not-selected',
+          reason: 'another bid was more suitable',
+        },
+        refs: { ...refs, bidId: bid.id },
+      });
+    }
+    await setBidStatus(
+      trx,
+      others.map((b) => b.id),
+      ['active'],
+      'not-selected',
+    );
+  }
+
+  if (winner === undefined) {
+    await setReservationStatus(trx, reservation.id, ['open', 'awarded'], 'no-award');
+    await send({
+      recipientId: reservation.buyer_id,
+      type: 'NoAward',
+      body: {
+        reservationId: reservation.id,
+        reason: firstJudging
+          ? rows.length === 0
+            ? 'no seller bid before the deadline'
+            : 'no bid met the quantity, maximum price and needed-by date'
+          : 'no further eligible bid remains',
+      },
+      refs,
+    });
+    return 'no-award';
+  }
+
+  const total = winner.unitPriceMinor * BigInt(reservation.quantity);
+  const commission = percentOf(total, settings.commissionRatePercent);
+  const dealId = newId('DEAL');
+  const deal = await insertDeal(trx, {
+    id: dealId,
+    reservationId: reservation.id,
+    bidId: winner.id,
+    buyerId: reservation.buyer_id,
+    sellerId: winner.sellerId,
+    itemId: reservation.item_id,
+    quantity: reservation.quantity,
+    unitPriceMinor: winner.unitPriceMinor,
+    currency: reservation.currency,
+    totalMinor: total,
+    commissionMinor: commission,
+    commissionRatePercent: settings.commissionRatePercent,
+    promisedDeliveryDate: winner.promisedDeliveryDate,
+    confirmWindowS: settings.confirmWindowS,
+  });
+  await setBidStatus(trx, [winner.id], ['active', 'not-selected'], 'selected');
+  await setReservationStatus(trx, reservation.id, ['open', 'awarded'], 'awarded');
+  const dealRefs = { ...refs, dealId, bidId: winner.id };
+  const shared = {
+    dealId,
+    reservationId: reservation.id,
+    bidId: winner.id,
+    unitPrice: wire(winner.unitPriceMinor, reservation.currency),
+    quantity: reservation.quantity,
+    total: wire(total, reservation.currency),
+    confirmBy: deal.confirm_by.toISOString(),
+  };
+  await send({
+    recipientId: reservation.buyer_id,
+    type: 'Award',
+    body: {
+      reservationId: shared.reservationId,
+      dealId,
+      bidId: winner.id,
+      seller: winner.sellerId,
+      unitPrice: shared.unitPrice,
+      quantity: shared.quantity,
+      total: shared.total,
+      promisedDeliveryDate: winner.promisedDeliveryDate,
+      confirmBy: shared.confirmBy,
+    },
+    refs: dealRefs,
+  });
+  await send({
+    recipientId: winner.sellerId,
+    type: 'IntermediaryTerms',
+    body: {
+      dealId,
+      reservationId: shared.reservationId,
+      bidId: winner.id,
+      buyer: reservation.buyer_id,
+      unitPrice: shared.unitPrice,
+      quantity: shared.quantity,
+      total: shared.total,
+      commission: wire(commission, reservation.currency),
+      commissionRatePercent: settings.commissionRatePercent,
+      confirmBy: shared.confirmBy,
+    },
+    refs: dealRefs,
+  });
+  return 'awarded';
+}
+
+function sender(deps: TradingDeps, trx: Transaction<Database>): Send {
+  return (outbound) => deps.enqueue(trx, outbound);
+}
+
+/** The `judge-reservations` job: judge every reservation whose bidding deadline has passed. */
+export async function judgeDueReservations(
+  deps: TradingDeps,
+  batchSize = 200,
+): Promise<Record<string, number>> {
+  const counts = { judged: 0, awarded: 0, noAward: 0 };
+  for (;;) {
+    const batch = await deps.db.transaction().execute(async (trx) => {
+      const due = await lockDueReservations(trx, batchSize);
+      for (const reservation of due) {
+        const outcome = await awardNext(trx, sender(deps, trx), deps.settings, reservation, true);
+        if (outcome === 'awarded') counts.awarded++;
+        else counts.noAward++;
+      }
+      return due.length;
+    });
+    counts.judged += batch;
+    if (batch < batchSize) return counts;
+  }
+}
+
+// --- confirmations ---------------------------------------------------------------------------
+
+async function decide(
+  trx: Transaction<Database>,
+  send: Send,
+  settings: TradingSettings,
+  side: 'buyer' | 'seller',
+  partnerId: string,
+  body: PurchaseConfirmationBody | OrderConfirmationBody,
+) {
+  const deal = await findDeal(trx, body.dealId);
+  // Another partner's deal does not exist as far as this partner can tell.
+  if (deal === undefined || (side === 'buyer' ? deal.buyer_id : deal.seller_id) !== partnerId) {
+    refuse('/body/dealId', `no deal ${body.dealId} awarded to ${partnerId}`, 'NOT_FOUND');
+  }
+  if (deal.status !== 'awarded') refuse('/body/dealId', `deal ${deal.id} is ${deal.status}`);
+  if (!deal.confirmable)
+    refuse('/body/dealId', `the confirm-by time of deal ${deal.id} has passed`);
+  const updated = await recordDecision(trx, deal.id, side, body.decision);
+  if (updated === undefined) refuse('/body/dealId', `the ${side} already answered deal ${deal.id}`);
+  const refs = { dealId: deal.id, reservationId: deal.reservation_id };
+
+  if (body.decision === 'decline') {
+    await closeDeal(trx, send, settings, updated, 'declined', side);
+  } else if (updated.buyer_decision === 'accept' && updated.seller_decision === 'accept') {
+    if (await setDealStatus(trx, deal.id, 'awarded', 'confirmed')) {
+      await setReservationStatus(trx, deal.reservation_id, ['awarded'], 'confirmed');
+      await openTenders(trx, send, settings, updated);
+    }
+  }
+  return { assigned: { dealId: deal.id }, refs };
+}
+
+type DealRow = NonNullable<Awaited<ReturnType<typeof recordDecision>>>;
+
+/**
+ * A deal that will not be confirmed. If the seller declined or let confirm-by pass, the next
+ * eligible bid is awarded; if the buyer did, the buyer no longer wants the item: the reservation
+ * closes with NoAward and the seller learns its bid did not become a deal.
+ */
+async function closeDeal(
+  trx: Transaction<Database>,
+  send: Send,
+  settings: TradingSettings,
+  deal: DealRow,
+  to: 'declined' | 'lapsed',
+  becauseOf: 'buyer' | 'seller',
+): Promise<void> {
+  if (!(await setDealStatus(trx, deal.id, 'awarded', to))) return;
+  await setBidStatus(
+    trx,
+    [deal.bid_id],
+    ['selected'],
+    becauseOf === 'seller' ? to : 'not-selected',
+  );
+  const reservation = await findReservation(trx, deal.reservation_id);
+  if (reservation === undefined)
+    throw new GatewayError('INTERNAL', `deal ${deal.id} without reservation`);
+  if (becauseOf === 'seller') {
+    await awardNext(trx, send, settings, reservation, false);
+    return;
+  }
+  await setReservationStatus(trx, reservation.id, ['awarded'], 'no-award');
+  const reason =
+    to === 'declined' ? 'the buyer declined the award' : 'the buyer did not confirm in time';
+  await send({
+    recipientId: deal.seller_id,
+    type: 'BidResult',
+    body: { reservationId: reservation.id, bidId: deal.bid_id, outcome: 'not-selected', reason },
+    refs: { reservationId: reservation.id, dealId: deal.id, bidId: deal.bid_id },
+  });
+  await send({
+    recipientId: deal.buyer_id,
+    type: 'NoAward',
+    body: { reservationId: reservation.id, reason },
+    refs: { reservationId: reservation.id, dealId: deal.id },
+  });
+}
+
+/** The `judge-reservations` job's second duty: deals whose confirm-by passed unconfirmed. */
+export async function lapseUnconfirmedDeals(
+  deps: TradingDeps,
+  batchSize = 200,
+): Promise<Record<string, number>> {
+  let lapsed = 0;
+  for (;;) {
+    const batch = await deps.db.transaction().execute(async (trx) => {
+      const due = await lockLapsedDeals(trx, batchSize);
+      for (const deal of due) {
+        // The seller's silence lets the next seller in; a buyer who accepted nothing walks away.
+        const becauseOf = deal.seller_decision === 'accept' ? 'buyer' : 'seller';
+        await closeDeal(trx, sender(deps, trx), deps.settings, deal, 'lapsed', becauseOf);
+      }
+      return due.length;
+    });
+    lapsed += batch;
+    if (batch < batchSize) return { lapsed };
+  }
+}
+
+// --- settlement and transport tenders --------------------------------------------------------
+
+async function openTenders(
+  trx: Transaction<Database>,
+  send: Send,
+  settings: TradingSettings,
+  deal: DealRow,
+) {
+  const reservation = await findReservation(trx, deal.reservation_id);
+  const item = await findItemForReservation(trx, deal.item_id);
+  if (reservation === undefined || item === undefined)
+    throw new GatewayError('INTERNAL', `deal ${deal.id} is incomplete`);
+  const total = wire(deal.total_minor, deal.currency);
+
+  const settlementOrgans = await activePartnersWithRole(trx, 'settlement');
+  const settlementId = newId('TND');
+  const settlementDeadline = await insertTender(trx, {
+    id: settlementId,
+    dealId: deal.id,
+    kind: 'settlement',
+    windowS: settings.tenderWindowS,
+    organs: settlementOrgans,
+  });
+  for (const organ of settlementOrgans) {
+    await send({
+      recipientId: organ,
+      type: 'SettlementRequest',
+      body: {
+        tenderId: settlementId,
+        dealId: deal.id,
+        buyer: deal.buyer_id,
+        seller: deal.seller_id,
+        total,
+        termsDeadline: settlementDeadline.toISOString(),
+      },
+      refs: { dealId: deal.id, tenderId: settlementId },
+    });
+  }
+
+  const carriers = await activePartnersWithRole(trx, 'carrier');
+  const transportId = newId('TND');
+  const transportDeadline = await insertTender(trx, {
+    id: transportId,
+    dealId: deal.id,
+    kind: 'transport',
+    windowS: settings.tenderWindowS,
+    organs: carriers,
+  });
+  for (const carrier of carriers) {
+    await send({
+      recipientId: carrier,
+      type: 'TransportRequest',
+      body: {
+        tenderId: transportId,
+        dealId: deal.id,
+        items: [{ itemId: deal.item_id, name: item.name, quantity: deal.quantity }],
+        seller: deal.seller_id,
+        ...(reservation.delivery_region === null
+          ? {}
+          : { destinationRegion: reservation.delivery_region }),
+        neededBy: reservation.needed_by,
+        termsDeadline: transportDeadline.toISOString(),
+      },
+      refs: { dealId: deal.id, tenderId: transportId },
+    });
+  }
+}
+
+async function findOpenTender(
+  trx: Transaction<Database>,
+  tenderId: string,
+  organId: string,
+  kind: 'settlement' | 'transport',
+) {
+  const tender = await findTenderForOrgan(trx, tenderId, organId);
+  if (tender === undefined || tender.kind !== kind) {
+    refuse('/body/tenderId', `no ${kind} tender ${tenderId} sent to ${organId}`, 'NOT_FOUND');
+  }
+  if (tender.status !== 'open' || !tender.open_for_terms)
+    refuse('/body/tenderId', `tender ${tenderId} is closed`);
+  return tender;
+}
+
+function sameCurrency(money: Money, currency: string, path: string): void {
+  if (money.currency !== currency) refuse(`${path}/currency`, `the deal is in ${currency}`);
+}
+
+const handleSettlementTerms: DocumentHandler = async ({ trx, sender: organ, document }) => {
+  const body = document.body as unknown as SettlementTermsBody;
+  const tender = await findOpenTender(trx, body.tenderId, organ.id, 'settlement');
+  const fixedFee = parseMoney(body.fixedFee, '/body/fixedFee');
+  sameCurrency(fixedFee, tender.currency, '/body/fixedFee');
+  // What settlement costs the buyer on this deal: the fixed fee plus the rate on the total.
+  const cost = fixedFee.minor + percentOf(tender.total_minor, body.ratePercent);
+  const stored = await upsertTerms(trx, {
+    tenderId: tender.id,
+    organId: organ.id,
+    costMinor: cost,
+    currency: tender.currency,
+    fixedFeeMinor: fixedFee.minor,
+    ratePercent: body.ratePercent,
+    settlementDays: body.settlementDays,
+    pickupDate: null,
+    deliveryDate: null,
+    note: body.note ?? null,
+  });
+  if (!stored) refuse('/body/tenderId', `tender ${tender.id} is closed`);
+  return {
+    assigned: { tenderId: tender.id },
+    refs: { tenderId: tender.id, dealId: tender.deal_id },
+  };
+};
+
+const handleTransportTerms: DocumentHandler = async ({ trx, sender: organ, document }) => {
+  const body = document.body as unknown as TransportTermsBody;
+  const tender = await findOpenTender(trx, body.tenderId, organ.id, 'transport');
+  const fee = parseMoney(body.fee, '/body/fee');
+  sameCurrency(fee, tender.currency, '/body/fee');
+  if (body.deliveryDate < body.pickupDate)
+    refuse('/body/deliveryDate', 'delivery cannot come before pickup');
+  const stored = await upsertTerms(trx, {
+    tenderId: tender.id,
+    organId: organ.id,
+    costMinor: fee.minor,
+    currency: tender.currency,
+    fixedFeeMinor: null,
+    ratePercent: null,
+    settlementDays: null,
+    pickupDate: body.pickupDate,
+    deliveryDate: body.deliveryDate,
+    note: body.note ?? null,
+  });
+  if (!stored) refuse('/body/tenderId', `tender ${tender.id} is closed`);
+  return {
+    assigned: { tenderId: tender.id },
+    refs: { tenderId: tender.id, dealId: tender.deal_id },
+  };
+};
+
+const DAY_MS = 86_400_000;
+
+/** The `judge-tenders` job: pick the terms most advantageous to the buyer for each due tender. */
+export async function judgeDueTenders(
+  deps: TradingDeps,
+  batchSize = 200,
+): Promise<Record<string, number>> {
+  const counts = { judged: 0, awarded: 0, noTerms: 0 };
+  for (;;) {
+    const batch = await deps.db.transaction().execute(async (trx) => {
+      const send = sender(deps, trx);
+      const due = await lockDueTenders(trx, batchSize);
+      for (const tender of due) {
+        const terms = await listTerms(trx, tender.id);
+        const ranked = rankTerms(
+          terms.map((t) => ({
+            organId: t.organ_id,
+            costMinor: t.cost_minor,
+            speed:
+              tender.kind === 'settlement'
+                ? (t.settlement_days ?? 0)
+                : Date.parse(t.delivery_date ?? '') / DAY_MS,
+            receivedAt: t.received_at,
+          })),
+        );
+        const winner = ranked[0];
+        if (winner === undefined) {
+          await trx
+            .updateTable('tenders')
+            .set({ status: 'no-terms', judged_at: new Date() })
+            .where('id', '=', tender.id)
+            .where('status', '=', 'open')
+            .execute();
+          counts.noTerms++;
+          continue;
+        }
+        const updated = await trx
+          .updateTable('tenders')
+          .set({ status: 'awarded', winner_id: winner.organId, judged_at: new Date() })
+          .where('id', '=', tender.id)
+          .where('status', '=', 'open')
+          .executeTakeFirst();
+        if (updated.numUpdatedRows !== 1n) continue;
+        await trx
+          .updateTable('deals')
+          .set(
+            tender.kind === 'settlement'
+              ? { settlement_organ_id: winner.organId }
+              : { carrier_id: winner.organId },
+          )
+          .where('id', '=', tender.deal_id)
+          .execute();
+        const deal = await findDeal(trx, tender.deal_id);
+        const won = terms.find((t) => t.organ_id === winner.organId);
+        if (deal === undefined || won === undefined)
+          throw new GatewayError('INTERNAL', `tender ${tender.id} is incomplete`);
+        const refs = { tenderId: tender.id, dealId: tender.deal_id };
+        await send(
+          tender.kind === 'settlement'
+            ? {
+                recipientId: winner.organId,
+                type: 'SettlementCommission',
+                body: {
+                  tenderId: tender.id,
+                  dealId: tender.deal_id,
+                  fixedFee: wire(won.fixed_fee_minor ?? 0n, won.currency),
+                  ratePercent: won.rate_percent ?? '0',
+                  settlementDays: won.settlement_days ?? 0,
+                  total: wire(deal.total_minor, deal.currency),
+                },
+                refs,
+              }
+            : {
+                recipientId: winner.organId,
+                type: 'TransportCommission',
+                body: {
+                  tenderId: tender.id,
+                  dealId: tender.deal_id,
+                  fee: wire(won.cost_minor, won.currency),
+                  pickupDate: won.pickup_date ?? '',
+                  deliveryDate: won.delivery_date ?? '',
+                },
+                refs,
+              },
+        );
+        for (const loser of ranked.slice(1)) {
+          await send({
+            recipientId: loser.organId,
+            type: 'TenderResult',
+            body: {
+              tenderId: tender.id,
+              dealId: tender.deal_id,
+              outcome: 'not-selected',
+              reason: 'other terms were more advantageous to the buyer',
+            },
+            refs,
+          });
+        }
+        counts.awarded++;
+      }
+      return due.length;
+    });
+    counts.judged += batch;
+    if (batch < batchSize) return counts;
+  }
+}
+
+export function createTradingHandlers(settings: TradingSettings): Record<string, DocumentHandler> {
+  return {
+    PurchaseReservation: handlePurchaseReservation,
+    OrderBid: handleOrderBid,
+    PurchaseConfirmation: ({ trx, sender: buyer, document, send }) =>
+      decide(
+        trx,
+        send,
+        settings,
+        'buyer',
+        buyer.id,
+        document.body as unknown as PurchaseConfirmationBody,
+      ),
+    OrderConfirmation: ({ trx, sender: seller, document, send }) =>
+      decide(
+        trx,
+        send,
+        settings,
+        'seller',
+        seller.id,
+        document.body as unknown as OrderConfirmationBody,
+      ),
+    SettlementTerms: handleSettlementTerms,
+    TransportTerms: handleTransportTerms,
+  };
+}

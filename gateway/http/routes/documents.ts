@@ -1,0 +1,110 @@
+/** `POST /v1/documents` and `GET /v1/documents/{messageId}/receipt`: the partner document API. */
+import { Hono, type Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Kysely } from 'kysely';
+import { Webhook } from 'standardwebhooks';
+import { encodeDocument, formatFromContentType } from '../../../adapters/codec/index.ts';
+import type { SchemaRegistry } from '../../../schemas/registry.ts';
+import type { CanonicalDocument, WireFormat } from '../../core/document.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { findReceipt } from '../../core/pipeline/inbound.repository.ts';
+import { receiveDocument, type PipelineDeps } from '../../core/pipeline/pipeline.service.ts';
+import { rememberRequestSignature } from '../../core/pipeline/request-signatures.ts';
+import type { Database } from '../../db/tables.ts';
+import type { AppEnv } from '../env.ts';
+import { statusFor } from '../errors.ts';
+
+const CONTENT_TYPES: Record<WireFormat, string> = {
+  xml: 'application/xml; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+};
+
+export interface DocumentRouteDeps {
+  pipeline: PipelineDeps;
+  registry: SchemaRegistry;
+  db: Kysely<Database>;
+}
+
+function sendDocument(
+  c: Context<AppEnv>,
+  doc: CanonicalDocument,
+  format: WireFormat,
+  status: ContentfulStatusCode,
+  registry: SchemaRegistry,
+): Response {
+  return c.body(encodeDocument(doc, format, registry), status, {
+    'content-type': CONTENT_TYPES[format],
+  });
+}
+
+/** Standard Webhooks signature of a partner that must sign, and refusal of a replayed one. */
+async function verifyRequestSignature(
+  c: Context<AppEnv>,
+  db: Kysely<Database>,
+  bytes: Uint8Array,
+): Promise<void> {
+  const { partner, signingSecret } = c.get('caller');
+  if (!partner.requireSignedRequests) return;
+  const headers = {
+    'webhook-id': c.req.header('webhook-id') ?? '',
+    'webhook-timestamp': c.req.header('webhook-timestamp') ?? '',
+    'webhook-signature': c.req.header('webhook-signature') ?? '',
+  };
+  try {
+    new Webhook(signingSecret).verify(Buffer.from(bytes).toString('utf8'), headers);
+  } catch (error) {
+    throw new GatewayError(
+      'BAD_SIGNATURE',
+      `request signature refused: ${(error as Error).message}`,
+    );
+  }
+  if (!(await rememberRequestSignature(db, partner.id, headers['webhook-id']))) {
+    throw new GatewayError(
+      'BAD_SIGNATURE',
+      'request signature refused: this webhook-id was already used (replay)',
+    );
+  }
+}
+
+export function documentRoutes(deps: DocumentRouteDeps) {
+  return new Hono<AppEnv>()
+    .post('/', async (c) => {
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      await verifyRequestSignature(c, deps.db, bytes);
+      const contentType = c.req.header('content-type') ?? '';
+      const format = formatFromContentType(contentType);
+      const outcome = await receiveDocument(deps.pipeline, {
+        sender: c.get('caller').partner,
+        bytes,
+        format,
+        contentType,
+        requestId: c.get('requestId'),
+      });
+      if (outcome.kind === 'accepted') {
+        if (outcome.replayed) c.header('idempotent-replayed', 'true');
+        return sendDocument(c, outcome.receipt, format ?? 'json', 200, deps.registry);
+      }
+      const status = statusFor(outcome.code);
+      if (outcome.receipt !== undefined && format !== undefined) {
+        return sendDocument(c, outcome.receipt, format, status, deps.registry);
+      }
+      throw new GatewayError(outcome.code, outcome.message, { details: outcome.errors });
+    })
+    .get('/:messageId/receipt', async (c) => {
+      const { partner } = c.get('caller');
+      const receipt = await findReceipt(deps.db, partner.id, c.req.param('messageId'));
+      if (receipt === undefined) {
+        throw new GatewayError(
+          'NOT_FOUND',
+          `no document ${c.req.param('messageId')} from ${partner.id}`,
+        );
+      }
+      const accept = c.req.header('accept') ?? '';
+      const format: WireFormat = /xml/.test(accept)
+        ? 'xml'
+        : /json/.test(accept)
+          ? 'json'
+          : partner.format;
+      return sendDocument(c, receipt, format, 200, deps.registry);
+    });
+}
