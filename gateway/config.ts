@@ -17,6 +17,8 @@ export interface Config {
   role: ProcessRole;
   gatewayId: string;
   adminToken: string | undefined;
+  /** Read-only access to the admin API and the console (audit: search, verify, export). */
+  auditorToken: string | undefined;
   logLevel: LogLevel;
   bodyLimitBytes: number;
   dbPoolSize: number;
@@ -35,6 +37,12 @@ export interface Config {
   paymentRelease: 'on-demand' | 'on-delivery';
   /** Default: DATA_DIR/files. */
   fileDropRoot: string;
+  /** Seconds between scans of the file-drop inboxes (a file watcher wakes the scan sooner). */
+  fileDropScanIntervalS: number;
+  /** How long an inbox file must keep its size and mtime before it is taken. */
+  fileDropStableMs: number;
+  /** Largest body of `POST /v1/batches` (streamed; BODY_LIMIT_BYTES does not apply to it). */
+  batchBodyLimitBytes: number;
   deliveryRetryBaseMs: number;
   deliveryRetryMaxMs: number;
   deliveryMaxAttempts: number;
@@ -67,6 +75,15 @@ function text(name: string, fallback?: string) {
 
 function optionalText(raw: string | undefined): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/** A bearer token someone configures: long enough not to be guessed. */
+function bearerSecret(raw: string | undefined): string | undefined {
+  const token = optionalText(raw);
+  if (token !== undefined && token.length < 24) {
+    throw new SettingProblem('must be at least 24 characters');
+  }
+  return token;
 }
 
 function integer(min: number, max: number, fallback: number) {
@@ -169,13 +186,15 @@ const SETTINGS = [
     description:
       'Bearer token of the admin API (`/admin/v1`), at least 24 characters. Unset: the admin API is off (the CLI still reaches a local gateway).',
     defaultText: undefined,
-    parse: (raw: string | undefined) => {
-      const token = optionalText(raw);
-      if (token !== undefined && token.length < 24) {
-        throw new SettingProblem('must be at least 24 characters');
-      }
-      return token;
-    },
+    parse: bearerSecret,
+  },
+  {
+    env: 'AUDITOR_TOKEN',
+    key: 'auditorToken',
+    description:
+      'Read-only bearer token for auditors, at least 24 characters: GET requests of the admin API (message search, timelines, audit verify and export) and a console login that can look but change nothing. Unset: no auditor access.',
+    defaultText: undefined,
+    parse: bearerSecret,
   },
   {
     env: 'LOG_LEVEL',
@@ -295,6 +314,30 @@ const SETTINGS = [
       optionalText(raw) === undefined ? '' : path.resolve(raw as string),
   },
   {
+    env: 'FILE_DROP_SCAN_INTERVAL_S',
+    key: 'fileDropScanIntervalS',
+    description:
+      'Seconds between scans of every file-drop inbox; a file watcher wakes the scan as soon as a file appears, so this is the safety net.',
+    defaultText: '10',
+    parse: integer(1, 60, 10),
+  },
+  {
+    env: 'FILE_DROP_STABLE_MS',
+    key: 'fileDropStableMs',
+    description:
+      'How long a dropped file must keep the same size and modification time before it is taken (for clients that cannot upload as `.part`/`.tmp` and rename).',
+    defaultText: '2000',
+    parse: integer(0, 3_600_000, 2000),
+  },
+  {
+    env: 'BATCH_BODY_LIMIT_BYTES',
+    key: 'batchBodyLimitBytes',
+    description:
+      'Largest body of `POST /v1/batches` (streamed to disk, never held in memory); larger ones get 413. Each document in it is still limited to 1 MiB.',
+    defaultText: '104857600',
+    parse: integer(1024, 16 * 1024 * 1024 * 1024, 100 * 1024 * 1024),
+  },
+  {
     env: 'DELIVERY_RETRY_BASE_MS',
     key: 'deliveryRetryBaseMs',
     description: 'First retry delay of a failed push; it doubles per attempt, with full jitter.',
@@ -352,10 +395,13 @@ const OWN_PREFIXES = [
   'DATABASE_',
   'DATA_DIR',
   'ADMIN_',
+  'AUDITOR_',
   'GATEWAY_',
   'DB_',
   'BODY_LIMIT',
   'SHUTDOWN_',
+  'FILE_DROP_',
+  'BATCH_',
 ];
 
 export interface SettingDescription {
@@ -391,6 +437,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     values.deliveryLeaseMs <= values.deliveryTimeoutMs
   ) {
     problems.push('DELIVERY_LEASE_MS: must be longer than DELIVERY_TIMEOUT_MS');
+  }
+  if (values.auditorToken !== undefined && values.auditorToken === values.adminToken) {
+    problems.push('AUDITOR_TOKEN: must differ from ADMIN_TOKEN (it grants less)');
   }
   if (typeof values.dataDir === 'string') {
     if (values.fileDropRoot === '') values.fileDropRoot = path.join(values.dataDir, 'files');

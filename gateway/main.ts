@@ -5,19 +5,21 @@
 import { randomBytes } from 'node:crypto';
 import { decodeDocument } from '../adapters/codec/index.ts';
 import { createRenderer } from '../adapters/codec/render.ts';
+import { createFileDropPreparer } from '../adapters/filedrop/folders.ts';
 import { nextRetryDelayMs } from '../adapters/transport/backoff.ts';
 import { createDeliveryTransports } from '../adapters/transport/delivery-transports.ts';
 import { checkEndpointUrl } from '../adapters/transport/endpoint-guard.ts';
 import { createPushClient } from '../adapters/transport/https-push.ts';
-import { startJobs, type RunningJobs } from '../jobs/index.ts';
+import { startJobs, type JobsDeps, type RunningJobs } from '../jobs/index.ts';
 import { createSchemaRegistry } from '../schemas/registry.ts';
 import type { Config } from './config.ts';
 import { catalogueHandlers } from './core/catalogue/catalogue.service.ts';
 import { createCheckHandlers } from './core/checks/checks.service.ts';
 import { enqueueOutbound } from './core/delivery/outbox.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
+import type { EnqueueOutbound } from './core/pipeline/pipeline.service.ts';
 import { createHandlerRegistry } from './core/pipeline/handlers.ts';
-import { createSigner } from './core/signing/signer.ts';
+import { createSigner, type Signer } from './core/signing/signer.ts';
 import { createTradingHandlers } from './core/trading/trading.service.ts';
 import { publishSigningKey } from './core/signing/signing-keys.repository.ts';
 import { acquireLock, type DataDirLock } from './db/data-dir-lock.ts';
@@ -52,6 +54,16 @@ export function endpointCheck(config: Readonly<Config>): EndpointCheck {
   };
 }
 
+/** The gateway key, its public half published first: whatever it signs must verify. */
+export async function gatewaySigner(
+  config: Readonly<Config>,
+  database: DatabaseHandle,
+): Promise<Signer> {
+  const signer = await createSigner(loadOrCreateSigningKey(config.signingKeyFile));
+  await publishSigningKey(database.db, signer.keyId, signer.publicJwk);
+  return signer;
+}
+
 /**
  * Everything the HTTP app and the jobs need, built once: the schema registry (validators compiled
  * here, never per request), the gateway signing key, the handler registry, the pipeline.
@@ -63,8 +75,7 @@ export async function buildServices(
   localAdminToken: string | undefined,
 ): Promise<AppDeps> {
   const registry = createSchemaRegistry();
-  const signer = await createSigner(loadOrCreateSigningKey(config.signingKeyFile));
-  await publishSigningKey(database.db, signer.keyId, signer.publicJwk);
+  const signer = await gatewaySigner(config, database);
   const handlers = createHandlerRegistry(
     catalogueHandlers,
     createTradingHandlers({
@@ -86,6 +97,7 @@ export async function buildServices(
     logger,
     metrics: createMetrics(),
     checkEndpoint: endpointCheck(config),
+    prepareFileDrop: createFileDropPreparer(config.fileDropRoot),
     localAdminToken,
     registry,
     pipeline: {
@@ -104,7 +116,11 @@ export async function startGatewayJobs(
   config: Readonly<Config>,
   database: DatabaseHandle,
   logger: Logger,
+  enqueue: EnqueueOutbound,
+  /** The inbound pipeline for the file-drop scanner (absent: no scan-file-drops job). */
+  fileDrop?: JobsDeps['fileDrop'],
 ): Promise<RunningJobs> {
+  const signer = await gatewaySigner(config, database);
   const pushClient = createPushClient({
     allowInsecure: config.allowInsecureEndpoints,
     timeoutMs: config.deliveryTimeoutMs,
@@ -115,6 +131,9 @@ export async function startGatewayJobs(
       config,
       database,
       logger,
+      enqueue,
+      signer,
+      fileDrop,
       transports: createDeliveryTransports({ pushClient, fileDropRoot: config.fileDropRoot }),
       retryDelayMs: (attempt, retryAfterMs) =>
         nextRetryDelayMs({
@@ -170,12 +189,17 @@ export async function startGateway(
   let server: RunningServer | undefined;
   let jobs: RunningJobs | undefined;
   try {
+    const services = await buildServices(config, database, logger, localAdminToken);
     if (config.role !== 'jobs') {
-      const app = createApp(await buildServices(config, database, logger, localAdminToken));
-      server = await listen(app, config.host, config.port);
+      server = await listen(createApp(services), config.host, config.port);
       lock?.update({ adminUrl: server.url, localToken: localAdminToken });
     }
-    if (config.role !== 'api') jobs = await startGatewayJobs(config, database, logger);
+    if (config.role !== 'api') {
+      jobs = await startGatewayJobs(config, database, logger, services.pipeline.enqueue, {
+        pipeline: services.pipeline,
+        registry: services.registry,
+      });
+    }
   } catch (error) {
     await server?.close(0);
     await database.close();

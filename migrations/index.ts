@@ -11,6 +11,7 @@ import * as delivery from './0010-delivery.ts';
 import * as trading from './0011-trading.ts';
 import * as ledger from './0020-ledger.ts';
 import * as checks from './0021-checks.ts';
+import * as audit from './0030-audit.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-partners': partners,
@@ -21,4 +22,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0011-trading': trading,
   '0020-ledger': ledger,
   '0021-checks': checks,
+  '0030-audit': audit,
 };

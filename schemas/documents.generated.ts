@@ -191,6 +191,8 @@ export interface CommodityOrderBody {
   distributionAddress: Address;
   /** The buyer's own purchase order number. */
   orderReference?: string;
+  /** The gateway's order id, set by the gateway on the copy it forwards to the seller (a buyer leaves it out). */
+  orderId?: string;
 }
 
 export interface CommodityOrderLine {

@@ -470,7 +470,7 @@ function writeValue(element: XMLBuilder, value: unknown, binding: BindingNode, p
       return;
     case 'string':
       if (typeof value !== 'string') throw encodeError(`${path} must be a string`);
-      if (value !== '') element.txt(value);
+      if (value !== '') element.txt(escapeAmpersands(value));
       return;
     case 'integer':
       if (!Number.isSafeInteger(value)) throw encodeError(`${path} must be an integer`);
@@ -481,6 +481,16 @@ function writeValue(element: XMLBuilder, value: unknown, binding: BindingNode, p
       element.txt(String(value));
       return;
   }
+}
+
+/**
+ * xmlbuilder2 leaves anything shaped like a reference (`&A;`, `&amp;`, `&#65;`) unescaped, taking
+ * it for pre-escaped text: a value "&amp;" would arrive as "&", and a partner could smuggle entity
+ * references into another partner's document. Escaping every `&` first makes each one a literal
+ * `&amp;`, which the serializer then leaves alone. The round-trip property test holds it to that.
+ */
+function escapeAmpersands(text: string): string {
+  return text.includes('&') ? text.replaceAll('&', '&amp;') : text;
 }
 
 function encodeError(message: string): GatewayError {

@@ -53,6 +53,25 @@ export interface MessageLogTable {
   refs: ColumnType<Record<string, string>, string | undefined, never>;
   detail: ColumnType<unknown, string | null | undefined, never>;
   request_id: string | null;
+  /** The inserting transaction (xid8, as a string): what seals cover, see core/audit. */
+  txid: ColumnType<string, never, never>;
+}
+
+/** A signed seal over a range of the message log (append-only, see core/audit). */
+export interface AuditSealsTable {
+  seq: bigint;
+  from_txid: ColumnType<string, string, never>;
+  to_txid: ColumnType<string, string, never>;
+  first_id: bigint;
+  last_id: bigint;
+  entry_count: number;
+  merkle_root: string;
+  prev_hash: string;
+  seal_hash: string;
+  key_id: string;
+  signature: string;
+  leaves: Uint8Array;
+  sealed_at: ColumnType<Date, Date, never>;
 }
 
 export interface InboundMessagesTable {
@@ -367,6 +386,7 @@ export interface Database {
   partners: PartnersTable;
   partner_api_keys: PartnerApiKeysTable;
   message_log: MessageLogTable;
+  audit_seals: AuditSealsTable;
   inbound_messages: InboundMessagesTable;
   outbox: OutboxTable;
   job_runs: JobRunsTable;
@@ -441,6 +461,22 @@ export const TABLE_COLUMNS: { readonly [T in keyof Database]: readonly string[] 
     'refs',
     'detail',
     'request_id',
+    'txid',
+  ),
+  audit_seals: columnsOf<AuditSealsTable>()(
+    'seq',
+    'from_txid',
+    'to_txid',
+    'first_id',
+    'last_id',
+    'entry_count',
+    'merkle_root',
+    'prev_hash',
+    'seal_hash',
+    'key_id',
+    'signature',
+    'leaves',
+    'sealed_at',
   ),
   inbound_messages: columnsOf<InboundMessagesTable>()(
     'sender_id',

@@ -2,6 +2,7 @@
  * The HTTP edge: builds the Hono app from its dependencies and never listens itself (server.ts
  * does), so tests drive it with `app.request()`.
  */
+import path from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
@@ -10,6 +11,7 @@ import type { SchemaRegistry } from '../../schemas/registry.ts';
 import type { Config } from '../config.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { EndpointCheck } from '../core/partners/partners.ts';
+import type { PrepareFileDrop } from '../core/partners/partners.service.ts';
 import type { PipelineDeps } from '../core/pipeline/pipeline.service.ts';
 import { toStorageError, type DatabaseHandle } from '../db/database.ts';
 import type { Database } from '../db/tables.ts';
@@ -17,16 +19,21 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorResponse } from './errors.ts';
-import { adminAuth } from './middleware/admin-auth.ts';
+import { consoleRoutes } from './console/console.tsx';
+import { adminAccess } from './middleware/admin-access.ts';
 import { observe } from './middleware/observe.ts';
 import { partnerAuth } from './middleware/partner-auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { adminAccountRoutes } from './routes/admin-accounts.ts';
+import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminCheckRoutes } from './routes/admin-checks.ts';
 import { adminDeadLetterRoutes } from './routes/admin-dead-letters.ts';
 import { adminFeedRoutes } from './routes/admin-feeds.ts';
+import { adminMessageRoutes } from './routes/admin-messages.ts';
 import { adminPartnerRoutes } from './routes/admin-partners.ts';
+import { adminTimelineRoutes } from './routes/admin-timeline.ts';
+import { batchRoutes } from './routes/batches.ts';
 import { documentRoutes } from './routes/documents.ts';
 import { itemRoutes } from './routes/items.ts';
 import { jwksRoutes } from './routes/jwks.ts';
@@ -46,6 +53,8 @@ export interface AppDeps {
   localAdminToken: string | undefined;
   registry: SchemaRegistry;
   pipeline: PipelineDeps;
+  /** Creates a file-mode partner's drop folders (adapters/filedrop). */
+  prepareFileDrop: PrepareFileDrop;
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -55,16 +64,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(requestId);
   app.use(observe(deps.logger, deps.metrics));
   app.use(secureHeaders());
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.bodyLimitBytes,
-      onError: () => {
-        throw new GatewayError(
-          'PAYLOAD_TOO_LARGE',
-          `the body is larger than ${deps.config.bodyLimitBytes} bytes`,
-        );
-      },
-    }),
+  const documentBodyLimit = bodyLimit({
+    maxSize: deps.config.bodyLimitBytes,
+    onError: () => {
+      throw new GatewayError(
+        'PAYLOAD_TOO_LARGE',
+        `the body is larger than ${deps.config.bodyLimitBytes} bytes`,
+      );
+    },
+  });
+  // Batches stream their bodies to disk under their own limit (routes/batches.ts).
+  app.use((c, next) =>
+    c.req.path.startsWith('/v1/batches') ? next() : documentBodyLimit(c, next),
   );
 
   app.route('/', opsRoutes(deps));
@@ -83,6 +94,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   for (const prefix of [
     '/v1/me',
     '/v1/documents',
+    '/v1/batches',
     '/v1/mailbox',
     '/v1/items',
     '/v1/reservations',
@@ -94,19 +106,58 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     '/v1/documents',
     documentRoutes({ pipeline: deps.pipeline, registry: deps.registry, db }),
   );
+  app.route(
+    '/v1/batches',
+    batchRoutes({
+      pipeline: deps.pipeline,
+      registry: deps.registry,
+      db,
+      logger: deps.logger,
+      limitBytes: deps.config.batchBodyLimitBytes,
+      spoolDir: path.join(deps.config.dataDir, 'spool'),
+    }),
+  );
   app.route('/v1/mailbox', mailboxRoutes({ db }));
   app.route('/v1/items', itemRoutes(db));
   app.route('/v1/reservations', reservationRoutes(db));
 
   app.use(
     '/admin/v1/*',
-    adminAuth({ adminToken: deps.config.adminToken, localToken: deps.localAdminToken }),
+    adminAccess({
+      adminToken: deps.config.adminToken,
+      localToken: deps.localAdminToken,
+      auditorToken: deps.config.auditorToken,
+    }),
   );
-  app.route('/admin/v1/partners', adminPartnerRoutes({ db, checkEndpoint: deps.checkEndpoint }));
+  app.route(
+    '/admin/v1/partners',
+    adminPartnerRoutes({
+      db,
+      checkEndpoint: deps.checkEndpoint,
+      prepareFileDrop: deps.prepareFileDrop,
+    }),
+  );
   app.route('/admin/v1/partners', adminFeedRoutes(db));
   app.route('/admin/v1/dead-letters', adminDeadLetterRoutes({ db }));
   app.route('/admin/v1/accounts', adminAccountRoutes({ db, gatewayId: deps.config.gatewayId }));
   app.route('/admin/v1/checks', adminCheckRoutes({ db }));
+  app.route('/admin/v1/messages', adminMessageRoutes({ db }));
+  app.route('/admin/v1/timeline', adminTimelineRoutes({ db }));
+  app.route(
+    '/admin/v1/audit',
+    adminAuditRoutes({ db, signer: deps.pipeline.signer, gatewayId: deps.config.gatewayId }),
+  );
+
+  // The operator console: HTML pages behind a login of their own (console/session.ts).
+  app.route(
+    '/console',
+    consoleRoutes({
+      db,
+      gatewayId: deps.config.gatewayId,
+      adminToken: deps.config.adminToken,
+      auditorToken: deps.config.auditorToken,
+    }),
+  );
 
   app.notFound((c) =>
     errorResponse(c, new GatewayError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)),

@@ -173,7 +173,8 @@ describe('a direct order at list price, from check request to delivery', () => {
     expect(orderId).toBe(checkNumber.replace(/^CHK-/, 'ORD-'));
     const forwarded = await queuedOne(gateway, 'SELLER-A', 'CommodityOrder', { checkNumber });
     expect(forwarded.header).toMatchObject({ sender: 'NAKADACHI', recipient: 'SELLER-A' });
-    expect(forwarded.body).toEqual(orderBody(echeck.body, lines(3)));
+    // the seller's copy is the buyer's order plus the order id the gateway assigned
+    expect(forwarded.body).toEqual({ ...orderBody(echeck.body, lines(3)), orderId });
     expect(await checkStatus(checkNumber)).toBe('presented');
 
     // 12 — distribution notice to the buyer (cl.1), instruction to the check's carrier (cl.9, 11)
@@ -469,6 +470,12 @@ describe('orders whose check is not valid are refused and never reach the seller
     expect(sent.errors).toEqual([
       expect.objectContaining({ path: '/body/seller', code: 'CHECK_PAYEE_MISMATCH' }),
     ]);
+  });
+
+  it('refuses an order that names its own order id (the gateway assigns it)', async () => {
+    const echeck = await issue(1);
+    const sent = await refusedOrder(orderBody(echeck, lines(1), { orderId: 'ORD-MINE' }));
+    expect(sent.errors).toEqual([expect.objectContaining({ path: '/body/orderId' })]);
   });
 
   it('refuses a check used a second time', async () => {

@@ -72,7 +72,12 @@ export async function startDeliveryHarness(
   env: Record<string, string> = {},
 ): Promise<DeliveryHarness> {
   const gateway = await startTestGateway({ ...FAST_DELIVERY, ...env });
-  const jobs = await startGatewayJobs(gateway.config, gateway.database, createLogger('silent'));
+  const jobs = await startGatewayJobs(
+    gateway.config,
+    gateway.database,
+    createLogger('silent'),
+    gateway.services.pipeline.enqueue,
+  );
   const outbox = testOutboxDeps(gateway.config.gatewayId);
   return {
     ...gateway,

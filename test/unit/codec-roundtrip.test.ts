@@ -18,9 +18,13 @@ import { createSchemaRegistry } from '../../schemas/registry.ts';
 const RUNS_PER_TYPE = 50;
 const FIXTURE_SCHEMAS = fileURLToPath(new URL('../fixtures/codec/schemas/', import.meta.url));
 
-/** One code point of free text: markup characters, whitespace XML cares about, non-ASCII. */
+/**
+ * One piece of free text: markup characters, text shaped like references (which a serializer
+ * might take for pre-escaped), whitespace XML cares about, non-ASCII.
+ */
 const TEXT_UNIT = fc.oneof(
   fc.constantFrom('<', '>', '&', '"', "'", ']', ' ', '\t', '\n', '\r', '\u00a0'),
+  fc.constantFrom('&amp;', '&lt;', '&A;', '&#65;', '&#x41;', ']]>'),
   fc.constantFrom('é', 'ß', 'Ω', '日', '語', '😀', '𠮷', '\u2028', '\uFFFD'),
   fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
 );
@@ -74,11 +78,10 @@ function stringFor(schema: Readonly<Record<string, unknown>>): fc.Arbitrary<stri
   else if (typeof schema.pattern === 'string') {
     strings = fc.stringMatching(new RegExp(schema.pattern, 'u'));
   } else {
-    return fc.string({
-      unit: TEXT_UNIT,
-      minLength,
-      maxLength: Math.min(maxLength, minLength + 40),
-    });
+    // A unit may be several characters (`&amp;`): cut to the schema's limit in code points.
+    return fc
+      .string({ unit: TEXT_UNIT, minLength, maxLength: Math.min(maxLength, minLength + 40) })
+      .map((s) => [...s].slice(0, maxLength).join(''));
   }
   // Patterns such as `[^~/]` can yield characters no wire form accepts; those are not documents.
   return strings.filter(

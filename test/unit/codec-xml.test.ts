@@ -449,3 +449,25 @@ describe('encodeXml', () => {
     expect(() => encodeXml(broken, fixtures)).toThrow(GatewayError);
   });
 });
+
+describe('encoding text that looks like markup', () => {
+  it.each(['&A;', '&amp;', '&#65;', 'a & b', '&lt;x&gt;', '<![CDATA[x]]>', ']]>'])(
+    'keeps %j literally through encode and decode',
+    (reason) => {
+      const doc: CanonicalDocument = {
+        header: {
+          messageId: 'M-1',
+          type: 'NoAward',
+          sender: 'NAKADACHI',
+          sentAt: '2036-01-01T00:00:00Z',
+          recipient: 'B-1',
+        },
+        body: { reservationId: 'RSV-1', reason },
+      };
+      const xml = encodeXml(doc, registry);
+      expect(xml).not.toMatch(/&(?!amp;|lt;|gt;|quot;|apos;|#)/);
+      const decoded = decodeXml(xml, registry);
+      expect(decoded.ok && decoded.value).toEqual(doc);
+    },
+  );
+});

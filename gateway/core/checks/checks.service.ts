@@ -355,6 +355,9 @@ async function presentedCheck(
 const handleCommodityOrder: DocumentHandler = async (ctx) => {
   const { trx, sender } = ctx;
   const body = ctx.document.body as unknown as CommodityOrderBody;
+  if (body.orderId !== undefined) {
+    refuse('/body/orderId', 'BUSINESS_RULE', 'the gateway assigns the order id: leave orderId out');
+  }
   // The buyer presents its own check; any other is not found, as another partner's object.
   const check = await presentedCheck(trx, body, (c) => c.buyer_id === sender.id);
   const problems = judgeOrder(checkFacts(check), body);
@@ -378,7 +381,13 @@ const handleCommodityOrder: DocumentHandler = async (ctx) => {
     orderReference: body.orderReference ?? null,
   });
   const refs = checkRefs(check, orderId);
-  await ctx.send({ recipientId: check.seller_id, type: 'CommodityOrder', body: { ...body }, refs });
+  // The seller's copy carries the order id its DistributionNotice and PaymentDemand refer to.
+  await ctx.send({
+    recipientId: check.seller_id,
+    type: 'CommodityOrder',
+    body: { ...body, orderId },
+    refs,
+  });
   return { assigned: { orderId, checkNumber: check.check_number }, refs };
 };
 

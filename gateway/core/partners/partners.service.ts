@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import { notifyOutbox } from '../delivery/outbox.repository.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, type Result } from '../errors.ts';
 import {
   checkPartnerId,
   DELIVERY_MODES,
@@ -35,9 +35,14 @@ import {
   updatePartnerRow,
 } from './partners.repository.ts';
 
+/** Port: creates a file-mode partner's drop folders (adapters/filedrop), idempotently. */
+export type PrepareFileDrop = (partnerId: string) => Promise<Result<void>>;
+
 export interface PartnerDeps {
   db: Kysely<Database>;
   checkEndpoint: EndpointCheck;
+  /** Absent where no files are served (tests of other features): nothing is created. */
+  prepareFileDrop?: PrepareFileDrop;
 }
 
 export interface CreatedPartner {
@@ -61,6 +66,13 @@ function newApiKey(): IssuedApiKey & { keyHash: string } {
   const keyId = randomBytes(6).toString('hex');
   const apiKey = `nk_${keyId}_${randomBytes(32).toString('base64url')}`;
   return { keyId, apiKey, keyHash: hashApiKey(apiKey) };
+}
+
+/** A partner in (or moving to) file mode gets its folders before the change is committed. */
+async function prepareFileDrop(deps: PartnerDeps, id: string, mode: DeliveryMode): Promise<void> {
+  if (mode !== 'file' || deps.prepareFileDrop === undefined) return;
+  const prepared = await deps.prepareFileDrop(id);
+  if (!prepared.ok) throw new GatewayError('STORAGE_UNAVAILABLE', prepared.error.message);
 }
 
 function newSigningSecret(): string {
@@ -109,6 +121,7 @@ export async function createPartner(deps: PartnerDeps, input: NewPartner): Promi
     });
     if (row === undefined) throw new GatewayError('CONFLICT', `partner ${id} already exists`);
     await insertApiKey(trx, { id: key.keyId, partnerId: id, keyHash: key.keyHash });
+    await prepareFileDrop(deps, id, deliveryMode);
     return {
       partner: toPartner(row),
       apiKey: { keyId: key.keyId, apiKey: key.apiKey },
@@ -151,6 +164,7 @@ export async function updatePartner(
     deliveryMode,
     changes.endpointUrl === undefined ? current.endpointUrl : changes.endpointUrl,
   );
+  await prepareFileDrop(deps, id, deliveryMode);
   const row = await updatePartnerRow(deps.db, id, {
     name: changes.name?.trim() || undefined,
     roles: changes.roles === undefined ? undefined : parseRoles(changes.roles),
