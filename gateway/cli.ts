@@ -1,8 +1,10 @@
 /** The `nakadachi` command: parses the command line and hands over to one file per command group. */
 import { accountCommand } from './cli/account-command.ts';
 import { AdminError } from './cli/admin-channel.ts';
+import { auditCommand } from './cli/audit-command.ts';
 import { parse, UsageError } from './cli/args.ts';
 import { deadLettersCommand } from './cli/dead-letters-command.ts';
+import { demoCommand } from './cli/demo-command.ts';
 import { printJson, type Out } from './cli/output.ts';
 import { partnerCommand } from './cli/partner-command.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -39,6 +41,17 @@ Commands:
                                          own id shows its revenue and funding accounts)
   account suspend|activate --partner ID --currency CUR
                                          a suspended account is issued no checks
+  audit status                           what the seals cover, the last seal
+  audit seal                             seal the new log entries now (the seal-audit job
+                                         does it every 10 s)
+  audit verify                           recompute every digest and seal; exit 1 and name
+                                         the first broken seal and entry if any
+  audit export [--from TIME] [--to TIME] [--partner ID] [--out FILE]
+                                         entries and the seals that cover them, as NDJSON
+  audit verify --file FILE [--jwks KEYS.json]
+                                         verify an export offline (no gateway, no database)
+  demo [--keep]                          play one deal end to end on a throw-away gateway
+                                         (--keep: leave its data for the console)
 
 Every command takes --json for output meant for scripts.
 Configuration comes from the environment (see the README).`;
@@ -82,6 +95,11 @@ export async function runCli(
       out(USAGE);
       return command === undefined ? 2 : 0;
     }
+    // The demo starts a gateway of its own on a temporary database: it reads no configuration.
+    if (command === 'demo') {
+      await demoCommand(args, env, out);
+      return 0;
+    }
     const config = loadConfig(env);
     switch (command) {
       case 'serve':
@@ -98,6 +116,9 @@ export async function runCli(
         return 0;
       case 'account':
         await accountCommand(config, args, out);
+        return 0;
+      case 'audit':
+        await auditCommand(config, args, out);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}" (try: nakadachi help)`);

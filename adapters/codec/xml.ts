@@ -42,10 +42,11 @@ export interface XmlEncodeOptions {
 }
 
 /** fast-xml-parser's ordered output: one single-key object per child, plus ':@' for attributes. */
-type XmlNode = Record<string, unknown>;
+export type XmlNode = Record<string, unknown>;
 
-const TEXT = '#text';
-const ATTRIBUTES = ':@';
+export const TEXT = '#text';
+export const ATTRIBUTES = ':@';
+export const ATTRIBUTE_PREFIX = '@_';
 const XMLNS = '@_xmlns';
 
 /** Thrown inside the tree walk only; decodeXml turns it into the result. */
@@ -103,15 +104,23 @@ const entityDecoder: NonNullable<X2jOptions['entityDecoder']> = {
   setXmlVersion: () => undefined,
 };
 
-/** One parser per depth limit; parsers hold only options, so sharing them is safe. */
-const parsers = new Map<number, XMLParser>();
+/**
+ * Which attributes the parser keeps: the gateway's own form uses none but its namespace; partner
+ * formats (UBL) need them all (prefix declarations, currencyID, unitCode, schemeID).
+ */
+export type XmlAttributes = 'namespace' | 'all';
 
-function parserFor(maxDepth: number): XMLParser {
-  let parser = parsers.get(maxDepth);
+/** One parser per depth limit and attribute mode; parsers hold only options, so sharing them is safe. */
+const parsers = new Map<string, XMLParser>();
+
+function parserFor(maxDepth: number, attributes: XmlAttributes): XMLParser {
+  const key = `${maxDepth}:${attributes}`;
+  let parser = parsers.get(key);
   if (parser === undefined) {
     parser = new XMLParser({
       preserveOrder: true, // repeated elements stay in order and never merge into one key
-      ignoreAttributes: (name) => name !== 'xmlns', // no attributes are used but the namespace
+      ignoreAttributes: attributes === 'all' ? false : (name) => name !== 'xmlns',
+      attributeNamePrefix: ATTRIBUTE_PREFIX,
       parseTagValue: false,
       parseAttributeValue: false,
       trimValues: false, // text is verbatim; whitespace between elements is dropped by the walk
@@ -123,7 +132,7 @@ function parserFor(maxDepth: number): XMLParser {
       // It refuses a start tag with more than this many open ancestors (the root is depth 1).
       maxNestedTags: maxDepth - 1,
     });
-    parsers.set(maxDepth, parser);
+    parsers.set(key, parser);
   }
   return parser;
 }
@@ -137,6 +146,31 @@ export function decodeXml(
   registry: SchemaRegistry,
   limits?: Partial<CodecLimits>,
 ): XmlDecodeResult {
+  const parsed = parseXmlDocument(input, limits, 'namespace');
+  if (!parsed.ok) return parsed;
+  try {
+    return buildDocument(parsed, registry);
+  } catch (error) {
+    if (error instanceof DecodeFailure) return { ok: false, error: error.detail };
+    throw error;
+  }
+}
+
+/** A well-formed document's one root element, as fast-xml-parser gives it. */
+export type ParsedXml =
+  | { ok: true; root: XmlNode; rootName: string; text: string }
+  | { ok: false; error: ErrorDetail };
+
+/**
+ * The safe parse every XML form goes through: size, encoding, DTD and character checks before
+ * the parser sees anything, the element-count and depth limits, the validator, then exactly one
+ * root element (with nothing after a self-closing one). Values stay text.
+ */
+export function parseXmlDocument(
+  input: string | Uint8Array,
+  limits: Partial<CodecLimits> | undefined,
+  attributes: XmlAttributes,
+): ParsedXml {
   const { maxBytes, maxDepth, maxElements } = resolveLimits(limits);
   const read = inputText(input, maxBytes);
   if (!read.ok) return read;
@@ -175,13 +209,13 @@ export function decodeXml(
 
   let nodes: XmlNode[];
   try {
-    nodes = parserFor(maxDepth).parse(text) as XmlNode[];
+    nodes = parserFor(maxDepth, attributes).parse(text) as XmlNode[];
   } catch (error) {
     return failure('MALFORMED_DOCUMENT', parserMessage(error, maxDepth));
   }
-
   try {
-    return buildDocument(nodes, text, registry);
+    const root = singleRoot(nodes, text);
+    return { ok: true, root, rootName: nameOf(root), text };
   } catch (error) {
     if (error instanceof DecodeFailure) return { ok: false, error: error.detail };
     throw error;
@@ -206,7 +240,7 @@ function parserMessage(error: unknown, maxDepth: number): string {
   return `XML could not be parsed: ${message}`;
 }
 
-function buildDocument(nodes: XmlNode[], text: string, registry: SchemaRegistry): XmlDecodeResult {
+function singleRoot(nodes: XmlNode[], text: string): XmlNode {
   let root: XmlNode | undefined;
   for (const node of nodes) {
     if (nameOf(node) === TEXT) continue; // whitespace around the root (the validator checked it)
@@ -214,8 +248,16 @@ function buildDocument(nodes: XmlNode[], text: string, registry: SchemaRegistry)
     root = node;
   }
   if (root === undefined) throw malformed('a document needs a root element', '');
+  // The validator does not see text after a self-closing root (`<R/>x`): check that case here.
+  if ((root[nameOf(root)] as XmlNode[]).length === 0) checkEpilog(text);
+  return root;
+}
 
-  const type = nameOf(root);
+function buildDocument(
+  parsed: Extract<ParsedXml, { ok: true }>,
+  registry: SchemaRegistry,
+): XmlDecodeResult {
+  const { root, rootName: type } = parsed;
   checkName(type, '');
   const attributes = root[ATTRIBUTES] as Record<string, unknown> | undefined;
   if (attributes?.[XMLNS] !== NAKADACHI_NAMESPACE) {
@@ -225,10 +267,7 @@ function buildDocument(nodes: XmlNode[], text: string, registry: SchemaRegistry)
   if (binding === undefined) {
     return failure('UNSUPPORTED_DOCUMENT_TYPE', `unknown document type <${type}>`, '/header/type');
   }
-  const children = root[type] as XmlNode[];
-  // The validator does not see text after a self-closing root (`<R/>x`): check that case here.
-  if (children.length === 0) checkEpilog(text);
-  return { ok: true, value: buildObject(children, binding, ''), type };
+  return { ok: true, value: buildObject(root[type] as XmlNode[], binding, ''), type };
 }
 
 function buildValue(children: XmlNode[], binding: BindingNode, path: string): unknown {
@@ -392,7 +431,8 @@ function isXmlSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
-function nameOf(node: XmlNode): string {
+/** The element name of an ordered node, or '#text'. */
+export function nameOf(node: XmlNode): string {
   for (const key in node) {
     if (key !== ATTRIBUTES) return key;
   }
@@ -489,7 +529,7 @@ function writeValue(element: XMLBuilder, value: unknown, binding: BindingNode, p
  * references into another partner's document. Escaping every `&` first makes each one a literal
  * `&amp;`, which the serializer then leaves alone. The round-trip property test holds it to that.
  */
-function escapeAmpersands(text: string): string {
+export function escapeAmpersands(text: string): string {
   return text.includes('&') ? text.replaceAll('&', '&amp;') : text;
 }
 

@@ -22,7 +22,7 @@ import { errorResponse } from './errors.ts';
 import { consoleRoutes } from './console/console.tsx';
 import { adminAccess } from './middleware/admin-access.ts';
 import { observe } from './middleware/observe.ts';
-import { partnerAuth } from './middleware/partner-auth.ts';
+import { createPartnerAuthCache, partnerAuth } from './middleware/partner-auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { adminAccountRoutes } from './routes/admin-accounts.ts';
@@ -85,7 +85,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/.well-known', jwksRoutes(db));
 
   // Partner API: an API key, then the partner's rate limit.
-  const authenticated = partnerAuth(db);
+  const partnerCache = createPartnerAuthCache(db, 5_000);
+  const authenticated = partnerAuth(partnerCache);
   const limited = rateLimit({
     perSecond: deps.config.rateLimitPerSecond,
     burst: deps.config.rateLimitBurst,
@@ -129,6 +130,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       auditorToken: deps.config.auditorToken,
     }),
   );
+  // Any change to partners through this process is seen by its next partner request at once.
+  app.use('/admin/v1/partners/*', async (c, next) => {
+    await next();
+    if (c.req.method !== 'GET') partnerCache.clear();
+  });
   app.route(
     '/admin/v1/partners',
     adminPartnerRoutes({

@@ -104,7 +104,7 @@ describe('push delivery', () => {
   });
 
   it('retries 500 and timeouts with the same messageId until it succeeds', async () => {
-    // 500, then a silent answer (beyond DELIVERY_TIMEOUT_MS = 300), then 200.
+    // 500, then a silent answer (beyond DELIVERY_TIMEOUT_MS = 1000), then 200.
     const rx = await receiver({
       respond: (_request, n) =>
         n === 0 ? { status: 500 } : n === 1 ? { status: 200, delayMs: 2_000 } : { status: 200 },
@@ -279,7 +279,7 @@ describe('push delivery', () => {
   });
 
   it('keeps a slow partner from delaying another, with at most 8 pushes in flight to it', async () => {
-    // Well inside DELIVERY_TIMEOUT_MS (300), so every slow push is answered, never timed out.
+    // Well inside DELIVERY_TIMEOUT_MS (1000), so every slow push is answered, never timed out.
     const SLOW_MS = 150;
     const slow = await receiver({ respond: () => ({ status: 200, delayMs: SLOW_MS }) });
     const fast = await receiver();

@@ -17,8 +17,9 @@ export const FAST_DELIVERY: Readonly<Record<string, string>> = {
   ALLOW_INSECURE_ENDPOINTS: 'true',
   DELIVERY_RETRY_BASE_MS: '20',
   DELIVERY_RETRY_MAX_MS: '200',
-  DELIVERY_TIMEOUT_MS: '300',
-  DELIVERY_LEASE_MS: '2000',
+  // Loose enough that a loaded CI machine never times out a healthy push by accident.
+  DELIVERY_TIMEOUT_MS: '1000',
+  DELIVERY_LEASE_MS: '4000',
   SHUTDOWN_TIMEOUT_MS: '2000',
 };
 

@@ -38,5 +38,8 @@ export async function receiptOfFile(
     `${base} to be processed`,
     timeoutMs,
   );
-  return fs.readFileSync(path.join(folder(root, partnerId, 'receipts'), receiptFileName(base)), 'utf8');
+  return fs.readFileSync(
+    path.join(folder(root, partnerId, 'receipts'), receiptFileName(base)),
+    'utf8',
+  );
 }

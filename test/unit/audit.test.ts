@@ -19,11 +19,7 @@ function referenceRoot(digests: string[]): Buffer {
   if (digests.length === 1) return sha(Buffer.from([0]), Buffer.from(digests[0]!, 'hex'));
   let k = 1;
   while (k * 2 < digests.length) k *= 2;
-  return sha(
-    Buffer.from([1]),
-    referenceRoot(digests.slice(0, k)),
-    referenceRoot(digests.slice(k)),
-  );
+  return sha(Buffer.from([1]), referenceRoot(digests.slice(0, k)), referenceRoot(digests.slice(k)));
 }
 
 const digestOf = (i: number) => createHash('sha256').update(`leaf ${i}`).digest('hex');

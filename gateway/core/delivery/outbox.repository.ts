@@ -4,6 +4,7 @@
  * delivery changes nothing and learns so from the row count.
  */
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
 import type { WireFormat } from '../document.ts';
 
@@ -16,13 +17,21 @@ function msFromNow(ms: number) {
   return sql<Date>`now() + make_interval(secs => ${ms / 1000})`;
 }
 
-export async function insertOutboxRow(db: Db, row: Insertable<OutboxTable>): Promise<bigint> {
-  const inserted = await db
-    .insertInto('outbox')
-    .values(row)
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return inserted.id;
+/**
+ * One outbound document queued in one round trip: the outbox row, its 'queued' log entry, and the
+ * notification that wakes the deliverers (PostgreSQL delivers it at commit, folds repeats within a
+ * transaction, and drops it on rollback).
+ */
+export async function queueOutboxRow(
+  db: Db,
+  row: Insertable<OutboxTable>,
+  entry: LogEntry,
+): Promise<void> {
+  await db
+    .with('queued', (q) => q.insertInto('outbox').values(row).returning('id'))
+    .with('logged', (q) => q.insertInto('message_log').values(logRow(entry)).returning('id'))
+    .selectNoFrom(sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified'))
+    .execute();
 }
 
 /** Delivered to listeners when the caller's transaction commits; dropped on rollback. */

@@ -9,9 +9,8 @@ import { sha256Hex } from '../digest.ts';
 import type { CanonicalDocument, DocumentHeader } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { appendLog } from '../messages/message-log.repository.ts';
 import type { RenderDocument } from './delivery.ts';
-import { insertOutboxRow, notifyOutbox } from './outbox.repository.ts';
+import { queueOutboxRow } from './outbox.repository.ts';
 
 export interface OutboxDeps {
   /** The gateway's own party id: the sender of every outbound document. */
@@ -69,28 +68,30 @@ export async function enqueueOutbound(
   const digest = sha256Hex(body);
   const refs = input.refs ?? {};
 
-  await insertOutboxRow(trx, {
-    message_id: messageId,
-    recipient_id: recipient.id,
-    document_type: input.type,
-    format: recipient.format,
-    content_type: contentType,
-    body,
-    digest,
-    refs: JSON.stringify(refs),
-  });
-  await appendLog(trx, {
-    direction: 'outbound',
-    event: 'queued',
-    partnerId: recipient.id,
-    messageId,
-    documentType: input.type,
-    status: 'queued',
-    contentType,
-    body,
-    digest,
-    refs,
-  });
-  await notifyOutbox(trx);
+  await queueOutboxRow(
+    trx,
+    {
+      message_id: messageId,
+      recipient_id: recipient.id,
+      document_type: input.type,
+      format: recipient.format,
+      content_type: contentType,
+      body,
+      digest,
+      refs: JSON.stringify(refs),
+    },
+    {
+      direction: 'outbound',
+      event: 'queued',
+      partnerId: recipient.id,
+      messageId,
+      documentType: input.type,
+      status: 'queued',
+      contentType,
+      body,
+      digest,
+      refs,
+    },
+  );
   return { messageId };
 }

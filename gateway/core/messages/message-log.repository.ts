@@ -40,7 +40,7 @@ export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<
   await db.insertInto('message_log').values(entries.map(logRow)).execute();
 }
 
-function logRow(entry: LogEntry) {
+export function logRow(entry: LogEntry) {
   return {
     direction: entry.direction,
     event: entry.event,

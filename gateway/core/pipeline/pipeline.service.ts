@@ -24,7 +24,7 @@ import type { Partner } from '../partners/partners.ts';
 import type { Signer } from '../signing/signer.ts';
 import type { HandlerRegistry, OutboundDocument } from './handlers.ts';
 import { buildReceipt } from './receipt.ts';
-import { claimMessageId, completeInbound, findInbound } from './inbound.repository.ts';
+import { claimMessageId, findInbound, logAndCompleteInbound } from './inbound.repository.ts';
 
 export type DecodeResult =
   | { ok: true; document: CanonicalDocument }
@@ -199,10 +199,9 @@ export async function receiveDocument(
     );
   }
 
+  // No look-up first: the claim below is the idempotency check. A repeat loses the claim, its
+  // transaction does nothing else, and the original receipt is replayed.
   const { header } = document;
-  const earlier = await findInbound(deps.db, request.sender.id, header.messageId);
-  if (earlier !== undefined) return replayOrRefuse(deps, request, digest, header, earlier);
-
   try {
     const receipt = await deps.db.transaction().execute(async (trx) => {
       const receivedAt = new Date();
@@ -214,7 +213,7 @@ export async function receiveDocument(
           type: header.type,
         }))
       ) {
-        return undefined; // a concurrent duplicate won: replay its receipt below
+        return undefined; // already accepted, or a concurrent duplicate won: replay below
       }
       const handler = deps.handlers.get(header.type);
       if (handler === undefined) throw new Error(`no handler for ${header.type}`); // admit() checked
@@ -239,23 +238,21 @@ export async function receiveDocument(
         },
         deps.signer,
       );
-      const logId = await appendLog(trx, {
-        direction: 'inbound',
-        event: 'received',
-        partnerId: request.sender.id,
-        messageId: header.messageId,
-        documentType: header.type,
-        status: 'accepted',
-        contentType: request.contentType,
-        body: request.bytes,
-        digest,
-        refs: result.refs ?? assigned,
-        requestId: request.requestId,
-      });
-      await completeInbound(trx, {
-        senderId: request.sender.id,
-        messageId: header.messageId,
-        logId,
+      // One statement: the log entry and the receipt on the idempotency row.
+      await logAndCompleteInbound(trx, {
+        entry: {
+          direction: 'inbound',
+          event: 'received',
+          partnerId: request.sender.id,
+          messageId: header.messageId,
+          documentType: header.type,
+          status: 'accepted',
+          contentType: request.contentType,
+          body: request.bytes,
+          digest,
+          refs: result.refs ?? assigned,
+          requestId: request.requestId,
+        },
         receipt,
       });
       return receipt;

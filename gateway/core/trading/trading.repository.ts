@@ -4,17 +4,23 @@ import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../d
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export async function isFutureTime(db: Db, at: string): Promise<boolean> {
-  const row = await sql<{
-    future: boolean;
-  }>`select cast(${at} as timestamptz) > now() as future`.execute(db);
-  return row.rows[0]?.future === true;
-}
-
 export async function findItemForReservation(db: Db, itemId: string) {
   return db
     .selectFrom('items')
     .select(['id', 'name', sql<boolean>`release_date > current_date`.as('unreleased')])
+    .where('id', '=', itemId)
+    .executeTakeFirst();
+}
+
+/** The item a reservation is for, and whether its bidding deadline is still ahead (database clock). */
+export async function findItemForNewReservation(db: Db, itemId: string, biddingDeadline: string) {
+  return db
+    .selectFrom('items')
+    .select([
+      'id',
+      sql<boolean>`release_date > current_date`.as('unreleased'),
+      sql<boolean>`cast(${biddingDeadline} as timestamptz) > now()`.as('deadline_ahead'),
+    ])
     .where('id', '=', itemId)
     .executeTakeFirst();
 }
@@ -60,18 +66,25 @@ export async function findReservation(db: Db, id: string) {
     .executeTakeFirst();
 }
 
-export async function sellerCarriesItem(
-  db: Db,
-  sellerId: string,
-  itemId: string,
-): Promise<boolean> {
-  const row = await db
-    .selectFrom('offers')
-    .select('item_id')
-    .where('seller_id', '=', sellerId)
-    .where('item_id', '=', itemId)
+/** A reservation as a seller about to bid sees it: open for bids, and does it carry the item. */
+export async function findReservationForBid(db: Db, id: string, sellerId: string) {
+  return db
+    .selectFrom('reservations')
+    .selectAll()
+    .select((eb) => [
+      sql<boolean>`bidding_deadline > now()`.as('bidding_open'),
+      eb
+        .exists(
+          eb
+            .selectFrom('offers')
+            .select('offers.item_id')
+            .whereRef('offers.item_id', '=', 'reservations.item_id')
+            .where('offers.seller_id', '=', sellerId),
+        )
+        .as('carried'),
+    ])
+    .where('id', '=', id)
     .executeTakeFirst();
-  return row !== undefined;
 }
 
 /**

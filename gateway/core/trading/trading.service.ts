@@ -25,20 +25,20 @@ import type { EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import {
   activePartnersWithRole,
   findDeal,
+  findItemForNewReservation,
   findItemForReservation,
   findReservation,
+  findReservationForBid,
   findTenderForOrgan,
   insertDeal,
   insertReservation,
   insertTender,
-  isFutureTime,
   listBidsFor,
   listTerms,
   lockDueReservations,
   lockDueTenders,
   lockLapsedDeals,
   recordDecision,
-  sellerCarriesItem,
   setBidStatus,
   setDealStatus,
   setReservationStatus,
@@ -76,7 +76,7 @@ const wire = (minor: bigint, currency: string) => formatMoney({ minor, currency 
 
 const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, document, send }) => {
   const body = document.body as unknown as PurchaseReservationBody;
-  const item = await findItemForReservation(trx, body.itemId);
+  const item = await findItemForNewReservation(trx, body.itemId, body.biddingDeadline);
   if (item === undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
   if (!item.unreleased)
     refuse(
@@ -84,9 +84,8 @@ const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, documen
       `item ${body.itemId} is already on the market: only new items are reserved`,
     );
   const maxUnitPrice = parseMoney(body.maxUnitPrice, '/body/maxUnitPrice');
-  if (!(await isFutureTime(trx, body.biddingDeadline))) {
+  if (!item.deadline_ahead)
     refuse('/body/biddingDeadline', 'the bidding deadline must be in the future');
-  }
   if (body.biddingDeadline.slice(0, 10) > body.neededBy) {
     refuse('/body/neededBy', 'the needed-by date must not be before the bidding deadline');
   }
@@ -114,10 +113,10 @@ const handleOrderBid: DocumentHandler = async ({
   document,
 }): Promise<HandlerResult> => {
   const body = document.body as unknown as OrderBidBody;
-  const reservation = await findReservation(trx, body.reservationId);
+  const reservation = await findReservationForBid(trx, body.reservationId, sender.id);
   if (reservation === undefined)
     refuse('/body/reservationId', `no reservation ${body.reservationId}`, 'NOT_FOUND');
-  if (!(await sellerCarriesItem(trx, sender.id, reservation.item_id))) {
+  if (!reservation.carried) {
     refuse(
       '/body/reservationId',
       `${sender.id} does not carry item ${reservation.item_id}: publish an ItemNotice for it first`,

@@ -1,0 +1,555 @@
+/**
+ * `npm run bench [-- --quick]`: measures the gateway and reference apps in the same run, on the
+ * same machine, documents and load, and writes bench-results.json.
+ *
+ *   1. ingest       ~1 KB XML PurchaseReservations and OrderBids through the full path, 64
+ *                   connections, autocannon in its own process; docs/s, p50/p99, gateway RSS
+ *   2. references   the same load on a bare Hono echo, a parse + validate app, and a minimal
+ *                   ingest (parse, validate, INSERT in its own transaction on the same database)
+ *   3. delivery     N queued documents pushed to a local receiver process that counts them
+ *   4. judging      R reservations × 10 bids closing together: seconds to award all
+ *   5. file drop    an NDJSON file of F documents through the file-drop adapter
+ *
+ * PGlite by default (a temporary data directory per phase); PostgreSQL when DATABASE_URL is set
+ * (a fresh schema per phase, dropped afterwards). Traffic goes to 127.0.0.1 only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createRenderer } from '../../adapters/codec/render.ts';
+import { loadConfig } from '../../gateway/config.ts';
+import { enqueueOutbound } from '../../gateway/core/delivery/outbox.ts';
+import { judgeDueReservations } from '../../gateway/core/trading/trading.service.ts';
+import { createLogger } from '../../gateway/logger.ts';
+import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
+import { createSchemaRegistry } from '../../schemas/registry.ts';
+import type { LoadPlan } from './documents.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const quick = process.argv.includes('--quick');
+/** `--only=ingest,judging`: run some phases only (for work on one of them); the default is all. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (phase: string) => only === undefined || only.includes(phase);
+const SIZE = quick
+  ? { warmupS: 2, loadS: 5, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
+  : { warmupS: 5, loadS: 20, deliveries: 50_000, reservations: 10_000, fileDocs: 100_000 };
+const CONNECTIONS = 64;
+const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
+const baseUrl = process.env.DATABASE_URL;
+const dbKind = baseUrl === undefined ? 'pglite' : 'postgres';
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+// --- places to keep data: a temp dir (PGlite) or a fresh schema (PostgreSQL) -----------------
+
+const cleanups: (() => Promise<void>)[] = [];
+
+async function freshStore(name: string): Promise<{ env: Record<string, string>; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `nakadachi-bench-${name}-`));
+  cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  if (baseUrl === undefined) return { env: { DATA_DIR: dataDir }, dataDir };
+  const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    await client.query(`drop schema ${schema} cascade`);
+    await client.end();
+  });
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() }, dataDir };
+}
+
+// --- child processes -----------------------------------------------------------------------
+
+function tsxChild(script: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+/** Waits for a line on the child's stdout matching `pattern`; returns its first group. */
+function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match?.[1] !== undefined) {
+        child.stdout?.off('data', onData);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`${what} exited (${code}) before it was ready:\n${seen.slice(-2000)}`)),
+    );
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+function rssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+interface LoadResult {
+  requests: number;
+  docsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function runLoad(
+  plan: LoadPlan,
+  durationS: number,
+  sampleRssOf?: number,
+): Promise<LoadResult & { rssMb?: number; peakRssMb?: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/bench/load.ts',
+      JSON.stringify({ plan, connections: CONNECTIONS, durationS, path: '/v1/documents' }),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const samples: number[] = [];
+  const sampler =
+    sampleRssOf === undefined
+      ? undefined
+      : setInterval(() => samples.push(rssMb(sampleRssOf)), 250);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (sampler !== undefined) clearInterval(sampler);
+  if (code !== 0) throw new Error(`load generator failed (${code}): ${out}`);
+  const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
+  return samples.length === 0
+    ? result
+    : { ...result, rssMb: median(samples), peakRssMb: Math.max(...samples) };
+}
+
+// --- 1. ingest through the gateway -------------------------------------------------------
+
+interface Admin {
+  url: string;
+  call(method: string, route: string, body?: unknown): Promise<Record<string, unknown>>;
+  post(apiKey: string, document: string): Promise<Record<string, unknown>>;
+}
+
+function adminOf(url: string): Admin {
+  return {
+    url,
+    async call(method, route, body) {
+      const response = await fetch(`${url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (response.status >= 300)
+        throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as Record<string, unknown>;
+    },
+    async post(apiKey, document) {
+      const response = await fetch(`${url}/v1/documents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: document,
+      });
+      const json = (await response.json()) as {
+        body?: { assigned?: { name: string; value: string }[] };
+      };
+      if (response.status !== 200)
+        throw new Error(`seeding failed: ${response.status} ${JSON.stringify(json)}`);
+      return Object.fromEntries((json.body?.assigned ?? []).map((a) => [a.name, a.value]));
+    },
+  };
+}
+
+/** Partners, one item carried by every seller, and open reservations for the bids to land on. */
+async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 'url' | 'runTag'>> {
+  const sellers: { id: string; apiKey: string }[] = [];
+  const buyers: { id: string; apiKey: string }[] = [];
+  for (let i = 0; i < 8; i++) {
+    const seller = await admin.call('POST', '/admin/v1/partners', {
+      id: `BENCH-S${i}`,
+      name: `Seller ${i}`,
+      roles: ['seller'],
+    });
+    sellers.push({ id: `BENCH-S${i}`, apiKey: String(seller.apiKey) });
+    const buyer = await admin.call('POST', '/admin/v1/partners', {
+      id: `BENCH-B${i}`,
+      name: `Buyer ${i}`,
+      roles: ['buyer'],
+    });
+    buyers.push({ id: `BENCH-B${i}`, apiKey: String(buyer.apiKey) });
+  }
+  const notice = (seller: string, itemId?: string) =>
+    JSON.stringify({
+      header: {
+        messageId: `${seller}-ITEM`,
+        type: 'ItemNotice',
+        sender: seller,
+        sentAt: '2036-01-01T00:00:00Z',
+      },
+      body: {
+        sellerItemId: `${seller}-HX9`,
+        ...(itemId === undefined ? {} : { itemId }),
+        name: 'Aozora HX-9 Wireless ANC Headphones',
+        category: 'audio/headphones',
+        releaseDate: '2036-12-01',
+        listPrice: { amount: '32800', currency: 'JPY' },
+        quantityAvailable: 100000,
+      },
+    });
+  const { itemId } = await admin.post(sellers[0]!.apiKey, notice(sellers[0]!.id));
+  for (const seller of sellers.slice(1)) await admin.post(seller.apiKey, notice(seller.id, String(itemId)));
+  const deadline = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const reservationIds: string[] = [];
+  for (let i = 0; i < reservations; i++) {
+    const buyer = buyers[i % buyers.length]!;
+    const { reservationId } = await admin.post(
+      buyer.apiKey,
+      JSON.stringify({
+        header: {
+          messageId: `${buyer.id}-SEED-${i}`,
+          type: 'PurchaseReservation',
+          sender: buyer.id,
+          sentAt: '2036-01-01T00:00:00Z',
+        },
+        body: {
+          itemId,
+          quantity: 100,
+          maxUnitPrice: { amount: '31000', currency: 'JPY' },
+          neededBy: '2036-06-30',
+          biddingDeadline: deadline,
+        },
+      }),
+    );
+    reservationIds.push(String(reservationId));
+  }
+  return { sellers, buyers, itemId: String(itemId), reservationIds, deadline };
+}
+
+async function benchIngest() {
+  const store = await freshStore('ingest');
+  const gateway = tsxChild('gateway/cli.ts', ['serve'], {
+    ...store.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_TOKEN,
+    RATE_LIMIT_PER_SECOND: '0',
+    LOG_LEVEL: 'warn',
+  });
+  // the gateway logs its URL at info; read it from the lock file (PGlite) or ask the OS
+  const url = await waitForGatewayUrl(gateway, store.dataDir);
+  try {
+    const admin = adminOf(url);
+    log(`ingest: gateway on ${url} (${dbKind}), seeding`);
+    const seeded = await seed(admin, 200);
+    const plan = { ...seeded, url, runTag: 'W' };
+    log(`ingest: warming up ${SIZE.warmupS} s`);
+    await runLoad(plan, SIZE.warmupS);
+    log(`ingest: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+    const result = await runLoad({ ...plan, runTag: 'L' }, SIZE.loadS, gateway.pid);
+    return { result, plan };
+  } finally {
+    await stop(gateway);
+  }
+}
+
+/** The gateway prints its URL in the "gateway started" log line (info level). */
+async function waitForGatewayUrl(gateway: ChildProcess, dataDir: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const lockFile = path.join(dataDir, 'nakadachi.lock');
+    if (fs.existsSync(lockFile)) {
+      const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { adminUrl?: string };
+      if (lock.adminUrl !== undefined) return lock.adminUrl;
+    }
+    if (gateway.exitCode !== null) throw new Error('the gateway exited during start-up');
+    if (Date.now() > deadline) throw new Error('the gateway did not start within 60 s');
+    // PostgreSQL mode holds no lock file: the URL comes from the log line instead.
+    if (baseUrl !== undefined) return waitFor(gateway, /"url":"(http:[^"]+)"/, 'gateway');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// --- 2. the reference apps -------------------------------------------------------------------
+
+async function benchReference(mode: 'echo' | 'parse' | 'ingest', plan: LoadPlan) {
+  const store = await freshStore(`ref_${mode}`);
+  const app = tsxChild('test/bench/reference-app.ts', [mode], store.env);
+  try {
+    const url = await waitFor(app, /listening (http:\S+)/, `reference ${mode}`);
+    await runLoad({ ...plan, url, runTag: `${mode}W` }, SIZE.warmupS);
+    log(`reference ${mode}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+    return await runLoad({ ...plan, url, runTag: `${mode}L` }, SIZE.loadS);
+  } finally {
+    await stop(app);
+  }
+}
+
+// --- 3. push delivery ------------------------------------------------------------------------
+
+async function benchDelivery() {
+  const store = await freshStore('delivery');
+  const receiver = tsxChild('test/bench/receiver.ts', [], {});
+  const receiverUrl = await waitFor(receiver, /listening (http:\S+)/, 'receiver');
+  const config = loadConfig({
+    ...store.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ROLE: 'api',
+    ALLOW_INSECURE_ENDPOINTS: 'true',
+    LOG_LEVEL: 'warn',
+    ADMIN_TOKEN,
+  });
+  const gateway = await startGateway(config, { logger: createLogger('warn') });
+  try {
+    const admin = adminOf(String(gateway.url));
+    await admin.call('POST', '/admin/v1/partners', {
+      id: 'BENCH-RECEIVER',
+      name: 'Receiver',
+      roles: ['buyer'],
+      deliveryMode: 'push',
+      endpointUrl: `${receiverUrl}/inbound`,
+    });
+    log(`delivery: queueing ${SIZE.deliveries} documents`);
+    const outbox = { gatewayId: config.gatewayId, render: createRenderer(createSchemaRegistry()) };
+    for (let queued = 0; queued < SIZE.deliveries; queued += 1000) {
+      await gateway.database.db.transaction().execute(async (trx) => {
+        for (let i = queued; i < Math.min(queued + 1000, SIZE.deliveries); i++) {
+          await enqueueOutbound(trx, outbox, {
+            recipientId: 'BENCH-RECEIVER',
+            type: 'NoAward',
+            body: { reservationId: `RSV-BENCH-${i}`, reason: 'no seller bid before the deadline' },
+          });
+        }
+      });
+    }
+    log('delivery: starting the deliverer');
+    const services = await buildServices(config, gateway.database, createLogger('warn'), undefined);
+    const started = performance.now();
+    const jobs = await startGatewayJobs(
+      config,
+      gateway.database,
+      createLogger('warn'),
+      services.pipeline.enqueue,
+    );
+    let stats = { distinct: 0, total: 0 };
+    try {
+      while (stats.distinct < SIZE.deliveries) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        stats = (await (await fetch(`${receiverUrl}/stats`)).json()) as typeof stats;
+        if (performance.now() - started > 600_000)
+          throw new Error(`delivery stalled at ${stats.distinct}`);
+      }
+    } finally {
+      await jobs.stop();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      docsPerSec: SIZE.deliveries / seconds,
+      lost: SIZE.deliveries - stats.distinct,
+      duplicated: stats.total - stats.distinct,
+    };
+  } finally {
+    await gateway.stop();
+    await stop(receiver);
+  }
+}
+
+// --- 4. judging ------------------------------------------------------------------------------
+
+async function benchJudging() {
+  const store = await freshStore('judging');
+  const config = loadConfig({
+    ...store.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ROLE: 'api',
+    LOG_LEVEL: 'warn',
+    ADMIN_TOKEN,
+  });
+  const gateway = await startGateway(config, { logger: createLogger('warn') });
+  try {
+    const admin = adminOf(String(gateway.url));
+    const seeded = await seed(admin, 0);
+    const db = gateway.database.db;
+    log(`judging: ${SIZE.reservations} reservations × 10 bids`);
+    // Bulk rows straight into the tables: the judge is what is measured, not the seeding.
+    await sql`
+      insert into reservations (id, buyer_id, item_id, quantity, max_unit_price_minor, currency, needed_by, bidding_deadline)
+      select 'RSV-J' || g, 'BENCH-B' || (g % 8), ${seeded.itemId}, 100, 31000, 'JPY', '2036-06-30', now() + interval '1 hour'
+      from generate_series(1, ${SIZE.reservations}) g`.execute(db);
+    await sql`
+      insert into bids (id, reservation_id, seller_id, unit_price_minor, currency, quantity, promised_delivery_date)
+      select 'BID-J' || r || '-' || s, 'RSV-J' || r, 'BENCH-S' || (s % 8), 29000 + ((r * 7 + s * 13) % 2000), 'JPY',
+             case when s = 9 then 50 else 100 end, date '2036-04-01' + (s % 5)
+      from generate_series(1, ${SIZE.reservations}) r, generate_series(0, 9) s
+      on conflict (reservation_id, seller_id) do nothing`.execute(db);
+    await sql`update reservations set bidding_deadline = now() - interval '1 second' where id like 'RSV-J%'`.execute(
+      db,
+    );
+    const services = await buildServices(config, gateway.database, createLogger('warn'), undefined);
+    const started = performance.now();
+    const counts = await judgeDueReservations({
+      db,
+      enqueue: services.pipeline.enqueue,
+      settings: {
+        commissionRatePercent: config.commissionRatePercent,
+        confirmWindowS: config.confirmWindowS,
+        tenderWindowS: config.tenderWindowS,
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const open = await db
+      .selectFrom('reservations')
+      .select(sql<string>`count(*)`.as('n'))
+      .where('status', '=', 'open')
+      .executeTakeFirstOrThrow();
+    if (Number(open.n) !== 0) throw new Error(`${open.n} reservations left unjudged`);
+    return { seconds, reservations: counts.judged, awarded: counts.awarded };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+// --- the run ---------------------------------------------------------------------------------
+
+function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : Math.round((a / b) * 100) / 100;
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+async function main(): Promise<void> {
+  log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
+  const none: LoadResult & { rssMb?: number; peakRssMb?: number } = {
+    requests: 0,
+    docsPerSec: 0,
+    p50Ms: 0,
+    p99Ms: 0,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+  };
+  const ingest = runs('ingest') ? await benchIngest() : undefined;
+  const plan = ingest?.plan;
+  const references = {
+    echo: runs('references') && plan ? await benchReference('echo', plan) : none,
+    parseValidate: runs('references') && plan ? await benchReference('parse', plan) : none,
+    minimalIngest: runs('references') && plan ? await benchReference('ingest', plan) : none,
+  };
+  const delivery = runs('delivery') ? await benchDelivery() : { docsPerSec: 0, lost: 0, duplicated: 0 };
+  const judging = runs('judging') ? await benchJudging() : { seconds: 0, reservations: 0, awarded: 0 };
+
+  const results = {
+    database: dbKind,
+    quick,
+    machine: { cores: os.cpus().length, node: process.version },
+    at: new Date().toISOString(),
+    ingest: {
+      docsPerSec: round((ingest?.result ?? none).docsPerSec),
+      p50Ms: (ingest?.result ?? none).p50Ms,
+      p99Ms: (ingest?.result ?? none).p99Ms,
+      rssMb: round((ingest?.result ?? none).rssMb ?? 0),
+      peakRssMb: round((ingest?.result ?? none).peakRssMb ?? 0),
+      requests: (ingest?.result ?? none).requests,
+      non2xx: (ingest?.result ?? none).non2xx,
+      errors: (ingest?.result ?? none).errors + (ingest?.result ?? none).timeouts,
+    },
+    references: Object.fromEntries(
+      Object.entries(references).map(([name, r]) => [
+        name,
+        { docsPerSec: round(r.docsPerSec), p99Ms: r.p99Ms, non2xx: r.non2xx },
+      ]),
+    ),
+    ratios: {
+      vsEcho: ratio((ingest?.result ?? none).docsPerSec, references.echo.docsPerSec),
+      vsParseValidate: ratio((ingest?.result ?? none).docsPerSec, references.parseValidate.docsPerSec),
+      vsMinimalIngest: ratio((ingest?.result ?? none).docsPerSec, references.minimalIngest.docsPerSec),
+    },
+    delivery: {
+      docsPerSec: round(delivery.docsPerSec),
+      lost: delivery.lost,
+      duplicated: delivery.duplicated,
+    },
+    judging: {
+      seconds: round(judging.seconds, 2),
+      reservations: judging.reservations,
+      awarded: judging.awarded,
+    },
+  };
+  fs.writeFileSync(path.join(ROOT, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+  const rows: [string, string][] = [
+    [
+      'ingest (gateway, full path)',
+      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  non-2xx ${results.ingest.non2xx}`,
+    ],
+    [
+      'reference: Hono echo',
+      `${results.references.echo?.docsPerSec} req/s  p99 ${results.references.echo?.p99Ms} ms  → gateway ${results.ratios.vsEcho}×`,
+    ],
+    [
+      'reference: parse + validate',
+      `${results.references.parseValidate?.docsPerSec} docs/s  p99 ${results.references.parseValidate?.p99Ms} ms  → gateway ${results.ratios.vsParseValidate}×`,
+    ],
+    [
+      'reference: minimal ingest',
+      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  → gateway ${results.ratios.vsMinimalIngest}×`,
+    ],
+    [
+      `push delivery (${SIZE.deliveries})`,
+      `${results.delivery.docsPerSec} docs/s  lost ${results.delivery.lost}  duplicated ${results.delivery.duplicated}`,
+    ],
+    [`judging (${SIZE.reservations} × 10 bids)`, `${results.judging.seconds} s to award all`],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  process.stdout.write(
+    `\nNakadachi bench — ${dbKind}, ${quick ? 'quick' : 'full'}, ${os.cpus().length} cores\n\n`,
+  );
+  for (const [name, value] of rows) process.stdout.write(`  ${name.padEnd(width)}  ${value}\n`);
+  process.stdout.write('\nwritten: bench-results.json\n');
+}
+
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
