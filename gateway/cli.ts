@@ -2,6 +2,7 @@
 import { accountCommand } from './cli/account-command.ts';
 import { AdminError } from './cli/admin-channel.ts';
 import { auditCommand } from './cli/audit-command.ts';
+import { CONVERT_USAGE, convertCommand } from './cli/convert-command.ts';
 import { parse, UsageError } from './cli/args.ts';
 import { deadLettersCommand } from './cli/dead-letters-command.ts';
 import { demoCommand } from './cli/demo-command.ts';
@@ -16,8 +17,15 @@ const USAGE = `Usage: nakadachi <command> [options]
 Commands:
   serve                                  run the gateway (HTTP API and jobs, see ROLE)
   migrate                                apply database migrations and exit
-  partner add --id ID --name NAME --roles r1,r2 [--format xml|json]
+  partner add --id ID --name NAME --roles r1,r2 [--format xml|json|ubl|csv]
+              [--inbound-format xml|json|ubl|csv] [--outbound-format xml|json|ubl]
               [--delivery push|mailbox|file] [--endpoint URL] [--signed-requests]
+  partner set-format --id ID [--format F] [--inbound-format F] [--outbound-format F]
+  partner aliases --id ID                the identifiers UBL documents name the partner by
+  partner alias-add --id ID --scheme SCHEME --value VALUE
+                                         e.g. --scheme GLN --value 5798000416604, or
+                                         --scheme NAME --value "Gentofte Kommune"
+  partner alias-remove --id ID --scheme SCHEME --value VALUE
   partner list
   partner show --id ID
   partner disable --id ID                refuse the partner's keys and documents
@@ -50,6 +58,7 @@ Commands:
                                          entries and the seals that cover them, as NDJSON
   audit verify --file FILE [--jwks KEYS.json]
                                          verify an export offline (no gateway, no database)
+${CONVERT_USAGE}
   demo [--keep]                          play one deal end to end on a throw-away gateway
                                          (--keep: leave its data for the console)
 
@@ -97,7 +106,7 @@ export async function runCli(
     }
     // The demo starts a gateway of its own on a temporary database: it reads no configuration.
     if (command === 'demo') {
-      await demoCommand(args, env, out);
+      await demoCommand(args, env, out, errOut);
       return 0;
     }
     const config = loadConfig(env);
@@ -120,6 +129,8 @@ export async function runCli(
       case 'audit':
         await auditCommand(config, args, out);
         return 0;
+      case 'convert':
+        return await convertCommand(config, args, out, errOut);
       default:
         throw new UsageError(`unknown command "${command}" (try: nakadachi help)`);
     }

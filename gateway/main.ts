@@ -3,19 +3,21 @@
  * scheduler. Everything below receives what it needs; nothing reaches for globals.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeDocument } from '../adapters/codec/index.ts';
+import { createPartnerFormats } from '../adapters/codec/partner-formats.ts';
 import { createRenderer } from '../adapters/codec/render.ts';
 import { createFileDropPreparer } from '../adapters/filedrop/folders.ts';
 import { nextRetryDelayMs } from '../adapters/transport/backoff.ts';
 import { createDeliveryTransports } from '../adapters/transport/delivery-transports.ts';
 import { checkEndpointUrl } from '../adapters/transport/endpoint-guard.ts';
 import { createPushClient } from '../adapters/transport/https-push.ts';
+import { createUblAdapter } from '../adapters/ubl/ubl-adapter.ts';
 import { startJobs, type JobsDeps, type RunningJobs } from '../jobs/index.ts';
 import { createSchemaRegistry } from '../schemas/registry.ts';
 import type { Config } from './config.ts';
 import { catalogueHandlers } from './core/catalogue/catalogue.service.ts';
 import { createCheckHandlers } from './core/checks/checks.service.ts';
 import { enqueueOutbound } from './core/delivery/outbox.ts';
+import { createPartnerDirectory } from './core/partners/identification.service.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
 import type { EnqueueOutbound } from './core/pipeline/pipeline.service.ts';
 import { createHandlerRegistry } from './core/pipeline/handlers.ts';
@@ -90,7 +92,13 @@ export async function buildServices(
       commissionRatePercent: config.commissionRatePercent,
     }),
   );
-  const outbox = { gatewayId: config.gatewayId, render: createRenderer(registry) };
+  // UBL mappings are loaded and checked here: a broken mapping file stops the start.
+  const formats = createPartnerFormats({
+    registry,
+    ubl: createUblAdapter(registry),
+    directory: createPartnerDirectory(database.db),
+  });
+  const outbox = { gatewayId: config.gatewayId, render: createRenderer(registry, formats.encode) };
   return {
     config,
     database,
@@ -100,10 +108,11 @@ export async function buildServices(
     prepareFileDrop: createFileDropPreparer(config.fileDropRoot),
     localAdminToken,
     registry,
+    formats,
     pipeline: {
       db: database.db,
       gatewayId: config.gatewayId,
-      decode: (bytes, format) => decodeDocument(bytes, format, registry),
+      decode: formats.decode,
       handlers,
       signer,
       enqueue: async (trx, outbound) => (await enqueueOutbound(trx, outbox, outbound)).messageId,

@@ -12,6 +12,7 @@ import * as trading from './0011-trading.ts';
 import * as ledger from './0020-ledger.ts';
 import * as checks from './0021-checks.ts';
 import * as audit from './0030-audit.ts';
+import * as partnerFormats from './0050-partner-formats.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001-partners': partners,
@@ -23,4 +24,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0020-ledger': ledger,
   '0021-checks': checks,
   '0030-audit': audit,
+  '0050-partner-formats': partnerFormats,
 };

@@ -1,7 +1,8 @@
 /**
  * The receipts of a batch, one entry per position in the batch's own format:
  *
- *  - JSON: an array; NDJSON: one line per entry (line n answers document n);
+ *  - JSON: an array; NDJSON and CSV: one line per entry (line n answers document n — for CSV,
+ *    data row n, the line after the header's n-th);
  *  - XML: `<Receipts xmlns="urn:nakadachi:1">` holding one element per entry.
  *
  * An entry is the document's signed Receipt, exactly as `POST /v1/documents` returns it (accepted,
@@ -45,6 +46,7 @@ export const RECEIPTS_CONTENT_TYPES: Readonly<Record<BatchFormat, string>> = {
   xml: 'application/xml; charset=utf-8',
   json: 'application/json; charset=utf-8',
   ndjson: 'application/x-ndjson; charset=utf-8',
+  csv: 'application/x-ndjson; charset=utf-8',
 };
 
 /** How a receipts document is put together: open, each entry (with its separator), close. */
@@ -59,6 +61,7 @@ const XML_DECLARATION = /^<\?xml[^?]*\?>\s*/;
 export function receiptsLayout(format: BatchFormat, registry: SchemaRegistry): ReceiptsLayout {
   switch (format) {
     case 'ndjson':
+    case 'csv':
       return { open: '', entry: (value) => `${JSON.stringify(value)}\n`, close: '' };
     case 'json':
       return {

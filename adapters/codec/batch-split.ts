@@ -14,20 +14,49 @@
  * rest cannot be cut reliably: a `broken` item ends the sequence instead of guessing.
  */
 import type { BatchItem } from '../../gateway/core/batches/batches.service.ts';
+import type { InboundFormat } from '../../gateway/core/document.ts';
+import type { Partner } from '../../gateway/core/partners/partners.ts';
+import { splitCsv } from '../csv/csv.ts';
 import type { ErrorCode } from '../../gateway/core/errors.ts';
 import { DEFAULT_CODEC_LIMITS } from './common.ts';
 import { formatFromContentType } from './index.ts';
 import { NAKADACHI_NAMESPACE } from './xml.ts';
 
-export type BatchFormat = 'xml' | 'json' | 'ndjson';
+/** csv: a seller's catalogue, one ItemNotice per row (adapters/csv). */
+export type BatchFormat = 'xml' | 'json' | 'ndjson' | 'csv';
 
 const NDJSON_TYPES = /^application\/(x-ndjson|ndjson|jsonl|x-jsonlines)\s*(;|$)/i;
+const CSV_TYPE = /^text\/csv\s*(?:;\s*charset\s*=\s*"?utf-?8"?\s*)?$/i;
+
+/**
+ * What each document of a batch is, for the partner that sent it: a UBL partner's XML is UBL, a
+ * CSV batch holds catalogue rows (only CSV partners send them: undefined otherwise).
+ */
+export function batchDocumentFormat(
+  format: BatchFormat,
+  partner: Pick<Partner, 'inboundFormat'>,
+): { format: InboundFormat; contentType: string } | undefined {
+  switch (format) {
+    case 'csv':
+      return partner.inboundFormat === 'csv'
+        ? { format: 'csv', contentType: 'text/csv' }
+        : undefined;
+    case 'xml':
+      return {
+        format: partner.inboundFormat === 'ubl' ? 'ubl' : 'xml',
+        contentType: 'application/xml',
+      };
+    default:
+      return { format: 'json', contentType: 'application/json' };
+  }
+}
 
 /**
  * The batch format a Content-Type names: application/x-ndjson (also application/ndjson,
  * application/jsonl) for NDJSON, otherwise whatever names XML or JSON for one document.
  */
 export function batchFormatFromContentType(contentType: string): BatchFormat | undefined {
+  if (CSV_TYPE.test(contentType.trim())) return 'csv';
   if (NDJSON_TYPES.test(contentType.trim())) {
     // The same charset rule as for one document: UTF-8 or nothing said.
     return formatFromContentType(contentType.trim().replace(NDJSON_TYPES, 'application/json$2'))
@@ -62,6 +91,8 @@ export function splitBatch(
       return splitJson(source, limits);
     case 'xml':
       return splitXml(source, limits);
+    case 'csv':
+      return splitCsv(source, limits.maxDocumentBytes);
   }
 }
 

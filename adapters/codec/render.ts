@@ -4,17 +4,21 @@
  * document its own contract refuses, so an invalid one is an internal error with the details.
  */
 import type { RenderDocument } from '../../gateway/core/delivery/delivery.ts';
-import type { WireFormat } from '../../gateway/core/document.ts';
+import type { CanonicalDocument, OutboundFormat } from '../../gateway/core/document.ts';
 import { GatewayError } from '../../gateway/core/errors.ts';
 import type { SchemaRegistry } from '../../schemas/registry.ts';
 import { encodeDocument } from './index.ts';
+import { CONTENT_TYPES } from './partner-formats.ts';
 
-export const WIRE_CONTENT_TYPES: Readonly<Record<WireFormat, string>> = {
-  xml: 'application/xml; charset=utf-8',
-  json: 'application/json; charset=utf-8',
-};
-
-export function createRenderer(registry: SchemaRegistry): RenderDocument {
+/**
+ * `encode` is PartnerFormats.encode where UBL partners are served; without it, a UBL recipient
+ * gets the gateway's XML.
+ */
+export function createRenderer(
+  registry: SchemaRegistry,
+  encode: (doc: CanonicalDocument, format: OutboundFormat) => string = (doc, format) =>
+    encodeDocument(doc, format === 'json' ? 'json' : 'xml', registry),
+): RenderDocument {
   const encoder = new TextEncoder();
   return (doc, format) => {
     const checked = registry.validate(doc);
@@ -26,9 +30,6 @@ export function createRenderer(registry: SchemaRegistry): RenderDocument {
         { details: checked.errors },
       );
     }
-    return {
-      body: encoder.encode(encodeDocument(doc, format, registry)),
-      contentType: WIRE_CONTENT_TYPES[format],
-    };
+    return { body: encoder.encode(encode(doc, format)), contentType: CONTENT_TYPES[format] };
   };
 }

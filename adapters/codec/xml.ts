@@ -158,8 +158,7 @@ export function decodeXml(
 
 /** A well-formed document's one root element, as fast-xml-parser gives it. */
 export type ParsedXml =
-  | { ok: true; root: XmlNode; rootName: string; text: string }
-  | { ok: false; error: ErrorDetail };
+  { ok: true; root: XmlNode; rootName: string; text: string } | { ok: false; error: ErrorDetail };
 
 /**
  * The safe parse every XML form goes through: size, encoding, DTD and character checks before

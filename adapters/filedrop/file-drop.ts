@@ -39,7 +39,7 @@ import { isStorageUnavailable } from '../../gateway/db/database.ts';
 import type { Logger } from '../../gateway/logger.ts';
 import type { SchemaRegistry } from '../../schemas/registry.ts';
 import { entryJson, receiptsLayout, type EntryJson } from '../codec/batch-receipts.ts';
-import { splitBatch, type BatchFormat } from '../codec/batch-split.ts';
+import { batchDocumentFormat, splitBatch, type BatchFormat } from '../codec/batch-split.ts';
 import { syncDirectory, writeFileAtomically } from '../transport/file-outbox.ts';
 import {
   createFileDropPreparer,
@@ -86,11 +86,14 @@ export function batchFormatOfName(name: string): BatchFormat | undefined {
   if (extension === '.xml') return 'xml';
   if (extension === '.json') return 'json';
   if (extension === '.ndjson' || extension === '.jsonl') return 'ndjson';
+  if (extension === '.csv') return 'csv';
   return undefined;
 }
 
+/** `<base>.receipt.<xml|json|ndjson>`: a CSV catalogue's receipts are NDJSON, line n for row n. */
 export function receiptFileName(base: string): string {
-  return `${base}.receipt.${batchFormatOfName(base) ?? 'json'}`;
+  const format = batchFormatOfName(base) ?? 'json';
+  return `${base}.receipt.${format === 'csv' ? 'ndjson' : format}`;
 }
 
 function journalPath(folders: Folders, base: string): string {
@@ -162,7 +165,16 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
       return fail(
         folders,
         base,
-        'unknown file type: name files *.xml, *.json, *.ndjson or *.jsonl',
+        'unknown file type: name files *.xml, *.json, *.ndjson, *.jsonl or (catalogues) *.csv',
+      );
+    }
+    const documents = batchDocumentFormat(format, partner);
+    if (documents === undefined) {
+      return fail(
+        folders,
+        base,
+        `${partner.id} is not registered to send CSV catalogues (its inbound format is ${partner.inboundFormat})`,
+        'UNSUPPORTED_MEDIA_TYPE',
       );
     }
     let handle;
@@ -188,8 +200,8 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
             handle.createReadStream({ autoClose: false, highWaterMark: READ_CHUNK_BYTES }),
             format,
           ),
-          format: format === 'xml' ? 'xml' : 'json',
-          contentType: format === 'xml' ? 'application/xml' : 'application/json',
+          format: documents.format,
+          contentType: documents.contentType,
           requestId: `file:${partner.id}/${base}`,
           skip: journal.count,
           onInternalError: (error, position) =>
@@ -231,7 +243,7 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
     reason: string,
     code: ErrorCode = 'MALFORMED_DOCUMENT',
   ): Promise<Outcome> {
-    await writeReceipts(folders, base, single(entryJson(rejection(1, code, reason))));
+    await writeReceipts(folders, base, [entryJson(rejection(1, code, reason))]);
     const written = await writeFileAtomically(folders.failed, `${base}.reason.txt`, `${reason}\n`);
     if (!written.ok) throw new Error(written.error.message);
     await moveInput(folders, base, 'failed');
@@ -244,7 +256,7 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
   async function writeReceipts(
     folders: Folders,
     base: string,
-    entries: AsyncIterable<EntryJson>,
+    entries: AsyncIterable<EntryJson> | Iterable<EntryJson>,
   ): Promise<void> {
     const name = receiptFileName(base);
     const temporary = path.join(folders.receipts, `.${name}.tmp`);
@@ -281,6 +293,8 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
           const folders = partnerFolders(deps.root, partner.id);
           // A partner in another mode takes part only when its folders exist (made by hand).
           if (partner.deliveryMode !== 'file' && !(await exists(folders.inbox))) continue;
+          // Before creating anything: mkdir -p would follow a link where a folder belongs.
+          await checkRealFolders(folders);
           // Idempotent: brings back folders an operator removed, or a new FILE_DROP_ROOT.
           const prepared = await prepare(partner.id);
           if (!prepared.ok) throw new Error(prepared.error.message);
@@ -296,6 +310,25 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
       return result;
     },
   };
+}
+
+/**
+ * A partner writing in its own tree could put a link where a folder belongs, and the gateway
+ * would then move or write files wherever it points: such a partner is not scanned.
+ */
+async function checkRealFolders(folders: Folders): Promise<void> {
+  for (const folder of [path.dirname(folders.inbox), ...Object.values(folders)]) {
+    let isFolder: boolean;
+    try {
+      isFolder = (await lstat(folder)).isDirectory();
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') continue; // made next, by the gateway
+      throw error;
+    }
+    if (!isFolder) {
+      throw new Error(`${folder} is not a folder (a link?): this partner is not scanned`);
+    }
+  }
 }
 
 /** Files left in processing/ (oldest first); stale journals of finished files removed. */
@@ -383,8 +416,4 @@ async function moveInput(folders: Folders, base: string, to: 'processed' | 'fail
 
 async function* parseLines(lines: AsyncIterable<string>): AsyncGenerator<EntryJson> {
   for await (const line of lines) yield JSON.parse(line) as EntryJson;
-}
-
-async function* single(entry: EntryJson): AsyncGenerator<EntryJson> {
-  yield entry;
 }

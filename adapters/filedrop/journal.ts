@@ -21,6 +21,7 @@ export interface Journal {
   append(line: string): Promise<void>;
   /** Writes what is buffered and fsyncs. */
   sync(): Promise<void>;
+  /** Writes what is buffered (no fsync) and closes. */
   close(): Promise<void>;
 }
 
@@ -62,7 +63,14 @@ export async function openJournal(file: string, syncIntervalMs = 1000): Promise<
       if (Date.now() - syncedAt >= syncIntervalMs) await sync();
     },
     sync,
-    close: () => handle.close(),
+    async close() {
+      // Written but not fsynced: kept unless the machine itself goes down.
+      try {
+        await out.flush();
+      } finally {
+        await handle.close();
+      }
+    },
   };
 }
 

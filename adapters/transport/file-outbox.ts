@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WireFormat } from '../../gateway/core/document.ts';
+import type { OutboundFormat } from '../../gateway/core/document.ts';
 import { err, ok, type Result } from '../../gateway/core/errors.ts';
 
 /** Leaves room for the `.<name>.<random>.tmp` wrapper within the usual 255-byte name limit. */
@@ -51,8 +51,8 @@ export function checkFileName(fileName: string): Result<string> {
   return ok(fileName);
 }
 
-/** `<messageId>.<xml|json>`, refused when the message id is not a safe file name. */
-export function outboxFileName(messageId: string, format: WireFormat): Result<string> {
+/** `<messageId>.<xml|json>` (UBL is XML), refused when the message id is not a safe file name. */
+export function outboxFileName(messageId: string, format: OutboundFormat): Result<string> {
   const checked = checkFileName(messageId);
   if (!checked.ok) {
     return err(
@@ -61,7 +61,7 @@ export function outboxFileName(messageId: string, format: WireFormat): Result<st
       false,
     );
   }
-  return checkFileName(`${messageId}.${format}`);
+  return checkFileName(`${messageId}.${format === 'json' ? 'json' : 'xml'}`);
 }
 
 /**

@@ -114,10 +114,15 @@ export function aliasDirectory(file: AliasFile): PartnerDirectory {
     },
     findItem({ sellerId, sellerItemIds, gtins, itemIds }) {
       const found =
-        file.items.find((i) => itemIds.includes(i.itemId) && (sellerId === undefined || i.seller === sellerId)) ??
+        file.items.find(
+          (i) => itemIds.includes(i.itemId) && (sellerId === undefined || i.seller === sellerId),
+        ) ??
         file.items.find((i) => itemIds.includes(i.itemId)) ??
         file.items.find(
-          (i) => i.seller === sellerId && i.sellerItemId !== undefined && sellerItemIds.includes(i.sellerItemId),
+          (i) =>
+            i.seller === sellerId &&
+            i.sellerItemId !== undefined &&
+            sellerItemIds.includes(i.sellerItemId),
         ) ??
         file.items.find((i) => i.gtin !== undefined && gtins.includes(i.gtin));
       if (found === undefined) return Promise.resolve(undefined);

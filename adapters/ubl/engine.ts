@@ -105,7 +105,8 @@ const GTIN = /^\d{8,14}$/;
 
 type Json = Record<string, unknown>;
 
-function getAt(value: unknown, pointer: string): unknown {
+/** The value at a canonical JSON pointer, if any. */
+export function getAt(value: unknown, pointer: string): unknown {
   let node = value;
   for (const segment of pointer.split('/').slice(1)) {
     if (node === null || typeof node !== 'object') return undefined;
@@ -165,7 +166,7 @@ interface Resolution {
 class Decoder {
   readonly problems: Problem[] = [];
   private readonly parties = new Map<UblElement, Promise<string | undefined>>();
-  readonly resolved = new Map<string, Resolution>();
+  private readonly resolved = new Map<string, Resolution>();
   /** `${document index}:${pointer}` → the UBL path the value came from. */
   readonly sources = new Map<string, string>();
   document = 0;
@@ -245,23 +246,33 @@ class Decoder {
           continue;
         }
         if (alternative.kind === 'path') {
-          this.sources.set(`${this.document}:${target}`, describePath(alternative.path, scope.where));
+          this.sources.set(
+            `${this.document}:${target}`,
+            describePath(alternative.path, scope.where),
+          );
         }
         return outcome.value;
       } catch (error) {
         if (!(error instanceof ConversionError)) throw error;
-        const at = alternative.kind === 'path' ? describePath(alternative.path, scope.where) : target;
+        const at =
+          alternative.kind === 'path' ? describePath(alternative.path, scope.where) : target;
         this.problem('mapping', target, 'UBL_VALUE_INVALID', `${at}: ${error.message}`);
         return undefined;
       }
     }
     if (unmatched.length > 0) {
       const known = [...(field.map?.keys() ?? [])].map((k) => `"${k}"`).join(', ');
-      this.problem('mapping', target, 'UBL_VALUE_INVALID', `${unmatched.join('; ')}: not one of ${known}`);
+      this.problem(
+        'mapping',
+        target,
+        'UBL_VALUE_INVALID',
+        `${unmatched.join('; ')}: not one of ${known}`,
+      );
       return undefined;
     }
     if (field.default !== undefined) return field.default;
-    if (field.orAuthenticated && this.context.partnerId !== undefined) return this.context.partnerId;
+    if (field.orAuthenticated && this.context.partnerId !== undefined)
+      return this.context.partnerId;
     if (field.missing !== undefined) {
       this.problem('business', target, field.missing.code, field.missing.message);
       return undefined;
@@ -325,7 +336,8 @@ class Decoder {
       case 'dateTime': {
         const date = readValue(context, root, path);
         if (date === undefined) return undefined;
-        const time = alternative.time === undefined ? undefined : readValue(context, root, alternative.time);
+        const time =
+          alternative.time === undefined ? undefined : readValue(context, root, alternative.time);
         return { value: dateTimeOf(date, time) };
       }
       case 'money': {
@@ -333,7 +345,9 @@ class Decoder {
         if (node === undefined || textOf(node) === '') return undefined;
         const currency =
           node.attributes.get('currencyID')?.trim() ??
-          (alternative.currency === undefined ? undefined : readValue(context, root, alternative.currency));
+          (alternative.currency === undefined
+            ? undefined
+            : readValue(context, root, alternative.currency));
         if (currency === undefined) throw new ConversionError('an amount needs its currencyID');
         return { value: { amount: normalizeDecimal(textOf(node)), currency } };
       }
@@ -355,7 +369,11 @@ class Decoder {
     }
   }
 
-  private code(field: Field, path: UblPath, scope: Scope): { value: unknown } | Unmatched | undefined {
+  private code(
+    field: Field,
+    path: UblPath,
+    scope: Scope,
+  ): { value: unknown } | Unmatched | undefined {
     const text = readValue(scope.context, scope.root, path);
     if (text === undefined) return undefined;
     const value = field.map?.get(field.ignoreCase ? text.toLowerCase() : text);
@@ -390,7 +408,8 @@ class Decoder {
         const reference = readValue(context, root, path);
         if (reference === undefined) return undefined;
         const lookup = this.context.directory.references;
-        if (lookup === undefined || this.context.partnerId === undefined) return { value: reference };
+        if (lookup === undefined || this.context.partnerId === undefined)
+          return { value: reference };
         const match = await lookup.findOrder(reference, this.context.partnerId);
         this.resolved.set(target, { order: match ?? null });
         return { value: match?.orderId ?? reference };
@@ -400,14 +419,17 @@ class Decoder {
         if (reference === undefined) return undefined;
         const lookup = this.context.directory.references;
         if (lookup === undefined) return { value: reference };
-        const itemNode = field.item === undefined ? undefined : selectFirst(context, root, field.item);
+        const itemNode =
+          field.item === undefined ? undefined : selectFirst(context, root, field.item);
         const item =
           itemNode === undefined ? undefined : await this.findItem(field, itemNode, scope);
         return { value: (await lookup.findReservation(reference, item?.itemId)) ?? reference };
       }
       default: {
         const node = selectFirst(context, root, path);
-        return node === undefined ? undefined : { value: this.address(field, node, scope, path, target) };
+        return node === undefined
+          ? undefined
+          : { value: this.address(field, node, scope, path, target) };
       }
     }
   }
@@ -441,14 +463,19 @@ class Decoder {
     return { value: resolution.order.carrierId };
   }
 
-  /** The partner a UBL party names, through its identifier aliases; the failure recorded. */
-  async party(node: UblElement, where: string, target: string): Promise<string | undefined> {
+  /** Looked up once per party element: a line's seller is the document's seller. */
+  private findParty(node: UblElement): Promise<string | undefined> {
     let pending = this.parties.get(node);
     if (pending === undefined) {
       pending = this.context.directory.findParty(partyIdentifiers(node));
       this.parties.set(node, pending);
     }
-    const partner = await pending;
+    return pending;
+  }
+
+  /** The partner a UBL party names, through its identifier aliases; the failure recorded. */
+  async party(node: UblElement, where: string, target: string): Promise<string | undefined> {
+    const partner = await this.findParty(node);
     if (partner !== undefined) return partner;
     const identifiers = partyIdentifiers(node);
     this.problem(
@@ -462,16 +489,10 @@ class Decoder {
     return undefined;
   }
 
-  private async sellerOf(field: Field, scope: Scope): Promise<string | undefined> {
+  private sellerOf(field: Field, scope: Scope): Promise<string | undefined> | undefined {
     if (field.seller === undefined) return undefined;
     const node = selectFirst(scope.context, scope.root, field.seller);
-    if (node === undefined) return undefined;
-    let pending = this.parties.get(node);
-    if (pending === undefined) {
-      pending = this.context.directory.findParty(partyIdentifiers(node));
-      this.parties.set(node, pending);
-    }
-    return pending;
+    return node === undefined ? undefined : this.findParty(node);
   }
 
   private async itemQuery(field: Field, node: UblElement, scope: Scope) {
@@ -490,9 +511,14 @@ class Decoder {
     };
   }
 
-  private async findItem(field: Field, node: UblElement, scope: Scope): Promise<ItemMatch | undefined> {
+  private async findItem(
+    field: Field,
+    node: UblElement,
+    scope: Scope,
+  ): Promise<ItemMatch | undefined> {
     const query = await this.itemQuery(field, node, scope);
-    if (query.itemIds.length + query.sellerItemIds.length + query.gtins.length === 0) return undefined;
+    if (query.itemIds.length + query.sellerItemIds.length + query.gtins.length === 0)
+      return undefined;
     return this.context.directory.findItem(query);
   }
 
@@ -507,7 +533,9 @@ class Decoder {
     const tried = [
       ...query.itemIds.map((id) => `gateway item ${id}`),
       ...query.sellerItemIds.map((id) =>
-        query.sellerId === undefined ? `seller item ${id} (of an unregistered seller)` : `${query.sellerId}'s item ${id}`,
+        query.sellerId === undefined
+          ? `seller item ${id} (of an unregistered seller)`
+          : `${query.sellerId}'s item ${id}`,
       ),
       ...query.gtins.map((id) => `GTIN ${id}`),
     ];
@@ -522,14 +550,27 @@ class Decoder {
     }
     const match = await this.context.directory.findItem(query);
     if (match === undefined) {
-      this.problem('not-found', target, 'UNKNOWN_ITEM', `no item is known as ${tried.join(', ')} (${where})`);
+      this.problem(
+        'not-found',
+        target,
+        'UNKNOWN_ITEM',
+        `no item is known as ${tried.join(', ')} (${where})`,
+      );
     }
     return match;
   }
 
-  private address(field: Field, node: UblElement, scope: Scope, path: UblPath, target: string): Json {
+  private address(
+    field: Field,
+    node: UblElement,
+    scope: Scope,
+    path: UblPath,
+    target: string,
+  ): Json {
     const read = (p: UblPath) => readValue(node, scope.root, p);
-    const lines = selectAll(node, scope.root, P.addressLine).map(textOf).filter((l) => l !== '');
+    const lines = selectAll(node, scope.root, P.addressLine)
+      .map(textOf)
+      .filter((l) => l !== '');
     const street = [read(P.street), read(P.building)].filter((v) => v !== undefined).join(' ');
     const line1 = street !== '' ? street : lines.shift();
     const line2 = read(P.additionalStreet) ?? lines.shift();
@@ -594,7 +635,8 @@ export function partyIdentifiers(party: UblElement): PartyIdentifier[] {
   for (const path of [P.endpoint, P.partyId, P.companyId]) {
     for (const node of selectAll(party, party, path)) {
       const value = textOf(node);
-      if (value !== '') out.push(normalizeIdentifier({ scheme: node.attributes.get('schemeID') ?? '', value }));
+      if (value !== '')
+        out.push(normalizeIdentifier({ scheme: node.attributes.get('schemeID') ?? '', value }));
     }
   }
   for (const node of selectAll(party, party, P.partyName)) {
@@ -635,7 +677,12 @@ export async function decodeWithMapping(
   const contexts = mapping.split === undefined ? [root] : selectAll(root, root, mapping.split);
   const documents: CanonicalDocument[] = [];
   if (contexts.length === 0 && mapping.split !== undefined) {
-    decoder.problem('mapping', '/body', 'UBL_FIELD_MISSING', `${mapping.ubl} has no ${mapping.split.source}`);
+    decoder.problem(
+      'mapping',
+      '/body',
+      'UBL_FIELD_MISSING',
+      `${mapping.ubl} has no ${mapping.split.source}`,
+    );
   }
   for (const [i, node] of contexts.entries()) {
     decoder.document = i;
@@ -679,7 +726,9 @@ export function encodeWithMapping(doc: CanonicalDocument, mapping: Mapping): Ubl
 }
 
 function firstPath(field: Field): Extract<Alternative, { kind: 'path' }> | undefined {
-  return field.alternatives.find((a): a is Extract<Alternative, { kind: 'path' }> => a.kind === 'path');
+  return field.alternatives.find(
+    (a): a is Extract<Alternative, { kind: 'path' }> => a.kind === 'path',
+  );
 }
 
 function writeFields(fields: readonly Field[], scope: WriteScope): void {
@@ -725,7 +774,8 @@ function writeField(
   const { path } = alternative;
   const write = (text: string) => {
     const node = writeValue(context, root, path, text);
-    for (const [key, attribute] of Object.entries(field.attributes)) node.attributes.set(key, attribute);
+    for (const [key, attribute] of Object.entries(field.attributes))
+      node.attributes.set(key, attribute);
     return node;
   };
   switch (field.as) {
@@ -767,7 +817,8 @@ function writeField(
       const address = value as Record<string, string | undefined>;
       const node = ensurePath(context, root, path);
       const namePath = field.addressName[0];
-      if (namePath !== undefined && address.name !== undefined) writeValue(context, root, namePath, address.name);
+      if (namePath !== undefined && address.name !== undefined)
+        writeValue(context, root, namePath, address.name);
       const parts: [UblPath, string | undefined][] = [
         [P.street, address.line1],
         [P.additionalStreet, address.line2],
@@ -776,7 +827,8 @@ function writeField(
         [P.region, address.region],
         [P.country, address.country],
       ];
-      for (const [partPath, part] of parts) if (part !== undefined) writeValue(node, root, partPath, part);
+      for (const [partPath, part] of parts)
+        if (part !== undefined) writeValue(node, root, partPath, part);
       return;
     }
     default:

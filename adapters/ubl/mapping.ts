@@ -139,15 +139,21 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 }
 
 /** Loads, checks and compiles every mapping in `dir`; any problem stops start-up (CONFIG_INVALID). */
-export function loadMappings(registry: SchemaRegistry, dir: string = DEFAULT_MAPPINGS_DIR): MappingSet {
+export function loadMappings(
+  registry: SchemaRegistry,
+  dir: string = DEFAULT_MAPPINGS_DIR,
+): MappingSet {
   const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
   const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
   const problems: string[] = [];
   const raws = new Map<string, RawMapping>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const raw = JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown;
     if (!validate(raw)) {
-      for (const e of validate.errors ?? []) problems.push(`${file}: ${e.instancePath || '/'} ${e.message ?? ''}`);
+      for (const e of validate.errors ?? [])
+        problems.push(`${file}: ${e.instancePath || '/'} ${e.message ?? ''}`);
       continue;
     }
     const mapping = raw as RawMapping;
@@ -165,14 +171,19 @@ export function loadMappings(registry: SchemaRegistry, dir: string = DEFAULT_MAP
       problems.push(`${raw.name}: ${error.message}`);
     }
   }
-  for (const type of new Set(compiled.filter((m) => m.direction !== 'inbound').map((m) => m.canonical))) {
+  for (const type of new Set(
+    compiled.filter((m) => m.direction !== 'inbound').map((m) => m.canonical),
+  )) {
     const writers = compiled.filter((m) => m.canonical === type && m.direction !== 'inbound');
     if (writers.length > 1) {
       problems.push(`${type} is written by ${writers.map((m) => m.name).join(' and ')}: pick one`);
     }
   }
   if (problems.length > 0) {
-    throw new GatewayError('CONFIG_INVALID', `UBL mappings are not valid:\n  ${problems.join('\n  ')}`);
+    throw new GatewayError(
+      'CONFIG_INVALID',
+      `UBL mappings are not valid:\n  ${problems.join('\n  ')}`,
+    );
   }
   return mappingSet(compiled);
 }
@@ -189,7 +200,8 @@ function resolveExtends(raw: RawMapping, all: ReadonlyMap<string, RawMapping>): 
   }
   const base = all.get(raw.extends);
   if (base === undefined) throw new MappingError(`extends unknown mapping ${raw.extends}`);
-  if (base.extends !== undefined) throw new MappingError('a dialect extends a base mapping, not a dialect');
+  if (base.extends !== undefined)
+    throw new MappingError('a dialect extends a base mapping, not a dialect');
   if (raw.customization === undefined) throw new MappingError('a dialect needs a customization');
   const key = (f: RawField) => JSON.stringify(f.canonical ?? f.ubl);
   const replaced = new Map(raw.fields.map((f) => [key(f), f]));
@@ -199,17 +211,28 @@ function resolveExtends(raw: RawMapping, all: ReadonlyMap<string, RawMapping>): 
     unused.delete(key(f));
     return replacement ?? f;
   });
-  if (unused.size > 0) throw new MappingError(`replaces no field of ${base.name}: ${[...unused].join(', ')}`);
-  return { ...base, ...raw, ubl: base.ubl, canonical: base.canonical, direction: base.direction, fields };
+  if (unused.size > 0)
+    throw new MappingError(`replaces no field of ${base.name}: ${[...unused].join(', ')}`);
+  return {
+    ...base,
+    ...raw,
+    ubl: base.ubl,
+    canonical: base.canonical,
+    direction: base.direction,
+    fields,
+  };
 }
 
 function compileMapping(raw: RawMapping, registry: SchemaRegistry): Mapping {
   const ubl = raw.ubl ?? '';
   const canonical = raw.canonical ?? '';
   if (!(UBL_DOCUMENTS as readonly string[]).includes(ubl)) {
-    throw new MappingError(`${ubl} is not a UBL document the adapter declares (${UBL_DOCUMENTS.join(', ')})`);
+    throw new MappingError(
+      `${ubl} is not a UBL document the adapter declares (${UBL_DOCUMENTS.join(', ')})`,
+    );
   }
-  if (!registry.has(canonical)) throw new MappingError(`${canonical} is not a canonical document type`);
+  if (!registry.has(canonical))
+    throw new MappingError(`${canonical} is not a canonical document type`);
   return {
     name: raw.name,
     description: raw.description,
@@ -225,7 +248,9 @@ function compileMapping(raw: RawMapping, registry: SchemaRegistry): Mapping {
         : {
             paths: asArray(raw.when.ubl).map(compilePath),
             ignoreCase: raw.when.ignoreCase === true,
-            values: new Set(raw.when.in.map((v) => (raw.when?.ignoreCase === true ? v.toLowerCase() : v))),
+            values: new Set(
+              raw.when.in.map((v) => (raw.when?.ignoreCase === true ? v.toLowerCase() : v)),
+            ),
           },
     fields: raw.fields.map(compileField),
   };
@@ -248,7 +273,8 @@ function compileField(raw: RawField): Field {
       ? undefined
       : new Map(Object.entries(raw.map).map(([k, v]) => [ignoreCase ? k.toLowerCase() : k, v]));
   const reverse = new Map<string, string>();
-  for (const [code, value] of Object.entries(raw.map ?? {})) if (!reverse.has(value)) reverse.set(value, code);
+  for (const [code, value] of Object.entries(raw.map ?? {}))
+    if (!reverse.has(value)) reverse.set(value, code);
   return {
     canonical: asArray(raw.canonical),
     alternatives,
@@ -311,7 +337,9 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
   if (binding === undefined) return [`no binding for ${mapping.canonical}`];
   const rootType = mapping.ubl;
   const splitType =
-    mapping.split === undefined ? rootType : typeOfPath(mapping.split, rootType, rootType, problems);
+    mapping.split === undefined
+      ? rootType
+      : typeOfPath(mapping.split, rootType, rootType, problems);
   const filled = new Set<string>();
   const resolvedKinds = new Map<string, Conversion>();
 
@@ -332,7 +360,12 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
   }
   return problems;
 
-  function checkFields(fields: readonly Field[], base: BindingNode, prefix: string, contextType: string): void {
+  function checkFields(
+    fields: readonly Field[],
+    base: BindingNode,
+    prefix: string,
+    contextType: string,
+  ): void {
     for (const field of fields) {
       const where = field.canonical[0] ?? field.alternatives.map(describe).join(' | ');
       for (const pointer of field.canonical) {
@@ -340,19 +373,30 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
         if (node === undefined) problems.push(`${pointer} is not a field of ${mapping.canonical}`);
         if (node !== undefined) checkKind(field, node, pointer);
       }
-      if (field.const !== undefined && field.canonical.length > 0 && field.alternatives.length > 0) {
+      if (
+        field.const !== undefined &&
+        field.canonical.length > 0 &&
+        field.alternatives.length > 0
+      ) {
         problems.push(`${where}: a constant is either canonical or UBL, not both`);
       }
-      if (field.const === undefined && field.alternatives.length === 0 && field.each === undefined) {
+      if (
+        field.const === undefined &&
+        field.alternatives.length === 0 &&
+        field.each === undefined
+      ) {
         problems.push(`${where}: says neither where in UBL nor a constant`);
       }
-      if (field.as === 'code' && field.map === undefined) problems.push(`${where}: code needs a map`);
+      if (field.as === 'code' && field.map === undefined)
+        problems.push(`${where}: code needs a map`);
       for (const alternative of field.alternatives) {
         if (alternative.kind === 'resolved') {
           const kind = resolvedKinds.get(prefix + alternative.of);
           const wanted = alternative.resolved === 'listPrice' ? 'item' : 'order';
           if (kind !== wanted) {
-            problems.push(`${where}: ${alternative.resolved} of ${alternative.of} needs an earlier ${wanted} field there`);
+            problems.push(
+              `${where}: ${alternative.resolved} of ${alternative.of} needs an earlier ${wanted} field there`,
+            );
           }
           continue;
         }
@@ -382,7 +426,8 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
       }
       for (const pointer of field.canonical) {
         if (field.direction !== 'out' && prefix === '') filled.add(pointer);
-        if (field.as === 'item' || field.as === 'order') resolvedKinds.set(prefix + pointer, field.as);
+        if (field.as === 'item' || field.as === 'order')
+          resolvedKinds.set(prefix + pointer, field.as);
       }
       if (field.orAuthenticated && field.direction !== 'out') filled.add('/header/sender');
     }
@@ -392,11 +437,13 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
     const integer = field.as === 'integer' || field.as === 'quantity' || field.as === 'position';
     const structured = STRUCTURED.has(field.as);
     if (field.const !== undefined) return;
-    if (field.as === 'money' && !node.money) problems.push(`${pointer}: money into a field that is not money`);
+    if (field.as === 'money' && !node.money)
+      problems.push(`${pointer}: money into a field that is not money`);
     if (field.as === 'address' && (node.kind !== 'object' || node.money)) {
       problems.push(`${pointer}: an address into a field that is not an object`);
     }
-    if (integer && node.kind !== 'integer') problems.push(`${pointer}: ${field.as} into a field that is not an integer`);
+    if (integer && node.kind !== 'integer')
+      problems.push(`${pointer}: ${field.as} into a field that is not an integer`);
     if (!integer && !structured && field.each === undefined && node.kind !== 'string') {
       problems.push(`${pointer}: ${field.as} into a field that is not a string`);
     }
@@ -404,13 +451,23 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
 }
 
 function describe(alternative: Alternative): string {
-  return alternative.kind === 'path' ? alternative.path.source : `${alternative.resolved} of ${alternative.of}`;
+  return alternative.kind === 'path'
+    ? alternative.path.source
+    : `${alternative.resolved} of ${alternative.of}`;
 }
 
 /** The structure type a path ends at (checking every step, predicates included). */
-function typeOfPath(path: UblPath, rootType: string, contextType: string, problems: string[]): string {
+function typeOfPath(
+  path: UblPath,
+  rootType: string,
+  contextType: string,
+  problems: string[],
+): string {
   const start = path.absolute ? rootType : contextType;
-  const problem = checkSteps(start, path.steps.map((s) => s.qname));
+  const problem = checkSteps(
+    start,
+    path.steps.map((s) => s.qname),
+  );
   if (problem !== undefined) {
     problems.push(`${path.source}: ${problem}`);
     return '?';
@@ -434,11 +491,14 @@ function mappingSet(all: readonly Mapping[]): MappingSet {
           m.ubl === root &&
           (m.customization === undefined || customizationId?.startsWith(m.customization) === true),
       );
-      const rank = (m: Mapping) => (m.customization !== undefined ? 0 : 2) + (m.when !== undefined ? 0 : 1);
+      const rank = (m: Mapping) =>
+        (m.customization !== undefined ? 0 : 2) + (m.when !== undefined ? 0 : 1);
       return [...candidates].sort((a, b) => rank(a) - rank(b));
     },
     outboundFor(type) {
-      return all.find((m) => m.canonical === type && m.direction !== 'inbound' && m.customization === undefined);
+      return all.find(
+        (m) => m.canonical === type && m.direction !== 'inbound' && m.customization === undefined,
+      );
     },
   };
 }

@@ -322,7 +322,13 @@ const SEQUENCES: Readonly<Record<string, readonly string[]>> = {
     'cbc:ShortQuantity',
     'cac:Item*',
   ],
-  RequestForQuotationLine: ['cbc:ID', 'cbc:UUID', 'cbc:Note*', 'cac:DocumentReference*', 'cac:LineItem!'],
+  RequestForQuotationLine: [
+    'cbc:ID',
+    'cbc:UUID',
+    'cbc:Note*',
+    'cac:DocumentReference*',
+    'cac:LineItem!',
+  ],
   Response: ['cbc:ReferenceID', 'cbc:ResponseCode', 'cbc:Description*'],
   Shipment: ['cbc:ID!', 'cac:Consignment+', 'cac:Delivery'],
   Signature: ['cbc:ID!', 'cbc:Note*', 'cbc:SignatureMethod', 'cac:DigitalSignatureAttachment'],
@@ -397,7 +403,11 @@ interface Child {
 function parseChild(spec: string): Child {
   const suffix = spec.at(-1);
   const qname = suffix === '!' || suffix === '*' || suffix === '+' ? spec.slice(0, -1) : spec;
-  return { qname, required: suffix === '!' || suffix === '+', repeats: suffix === '*' || suffix === '+' };
+  return {
+    qname,
+    required: suffix === '!' || suffix === '+',
+    repeats: suffix === '*' || suffix === '+',
+  };
 }
 
 const CHILDREN: ReadonlyMap<string, readonly Child[]> = new Map(

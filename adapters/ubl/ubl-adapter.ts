@@ -19,7 +19,13 @@ import type { CodecLimits } from '../codec/common.ts';
 import { failure } from '../codec/common.ts';
 import { decodeDocument } from '../codec/index.ts';
 import { NAKADACHI_NAMESPACE } from '../codec/xml.ts';
-import { decodeWithMapping, encodeWithMapping, mappingApplies, type EngineContext } from './engine.ts';
+import {
+  decodeWithMapping,
+  encodeWithMapping,
+  getAt,
+  mappingApplies,
+  type EngineContext,
+} from './engine.ts';
 import { loadMappings, type Mapping, type MappingSet } from './mapping.ts';
 import { sortToSchema, structureProblems } from './structure.ts';
 import { compilePath, readValue } from './ubl-path.ts';
@@ -61,9 +67,13 @@ export function createUblAdapter(
     return mappings.inboundFor(root.name, customization).find((m) => mappingApplies(m, root));
   }
 
-  async function decode(bytes: Uint8Array | string, context: EngineContext): Promise<UblDecodeResult> {
+  async function decode(
+    bytes: Uint8Array | string,
+    context: EngineContext,
+  ): Promise<UblDecodeResult> {
     const parsed = parseUbl(bytes, limits);
-    if (!parsed.ok) return { ok: false, code: parsed.error.code as ErrorCode, errors: [parsed.error] };
+    if (!parsed.ok)
+      return { ok: false, code: parsed.error.code as ErrorCode, errors: [parsed.error] };
     const { root } = parsed;
     if (root.ns === NAKADACHI_NAMESPACE) return decodeDocument(bytes, 'xml', registry, limits);
     if (rootOfNamespace(root.ns) !== root.name) {
@@ -74,7 +84,10 @@ export function createUblAdapter(
     }
     const version = readValue(root, root, VERSION);
     if (version !== undefined && !SUPPORTED_VERSION.test(version)) {
-      return fail('MALFORMED_DOCUMENT', `cbc:UBLVersionID ${version} is not supported: the gateway reads UBL 2.0 to 2.4`);
+      return fail(
+        'MALFORMED_DOCUMENT',
+        `cbc:UBLVersionID ${version} is not supported: the gateway reads UBL 2.0 to 2.4`,
+      );
     }
     const mapping = chooseMapping(root);
     if (mapping === undefined) {
@@ -91,7 +104,8 @@ export function createUblAdapter(
       );
     }
     const binding = registry.binding(mapping.canonical);
-    if (binding === undefined) throw new GatewayError('INTERNAL', `no binding for ${mapping.canonical}`);
+    if (binding === undefined)
+      throw new GatewayError('INTERNAL', `no binding for ${mapping.canonical}`);
     const outcome = await decodeWithMapping(root, mapping, binding, context);
     if (!outcome.ok) {
       return { ok: false, code: outcome.code, errors: outcome.errors, decoded: outcome.partial };
@@ -106,7 +120,9 @@ export function createUblAdapter(
       }
       for (const error of checked.errors) {
         const source = outcome.sources.get(`${i}:${error.path}`);
-        errors.push(source === undefined ? error : { ...error, message: `${error.message} (${source})` });
+        errors.push(
+          source === undefined ? error : { ...error, message: `${error.message} (${source})` },
+        );
       }
     }
     if (errors.length > 0) {
@@ -117,7 +133,11 @@ export function createUblAdapter(
     return { ok: true, document: first, derived: documents };
   }
 
-  function encodeWith(doc: CanonicalDocument, mapping: Mapping, options: { pretty?: boolean } = {}) {
+  function encodeWith(
+    doc: CanonicalDocument,
+    mapping: Mapping,
+    options: { pretty?: boolean } = {},
+  ) {
     const root = encodeWithMapping(doc, mapping);
     sortToSchema(root);
     const problems = structureProblems(root);
@@ -138,10 +158,7 @@ export function createUblAdapter(
       const mapping = mappings.outboundFor(doc.header.type);
       if (mapping === undefined) return undefined;
       if (mapping.needs !== undefined) {
-        const needed = mapping.needs.split('/').slice(1).reduce<unknown>(
-          (node, key) => (node as Record<string, unknown> | undefined)?.[key],
-          doc,
-        );
+        const needed = getAt(doc, mapping.needs);
         if (!Array.isArray(needed) || needed.length === 0) return undefined;
       }
       return encodeWith(doc, mapping, options);

@@ -79,7 +79,9 @@ function compileStep(part: string, source: string): Step {
 
 function matches(node: UblElement, step: Step): boolean {
   if (node.ns !== step.ns || node.name !== step.name) return false;
-  return step.predicates.every((p) => selectAll(node, node, p.path).some((e) => textOf(e) === p.value));
+  return step.predicates.every((p) =>
+    selectAll(node, node, p.path).some((e) => textOf(e) === p.value),
+  );
 }
 
 /** The trimmed text of an element: UBL identifiers and codes never mean their outer spaces. */
@@ -110,7 +112,11 @@ export function selectFirst(
 }
 
 /** The value at a path: an attribute, or an element's trimmed text; undefined when absent or empty. */
-export function readValue(context: UblElement, root: UblElement, path: UblPath): string | undefined {
+export function readValue(
+  context: UblElement,
+  root: UblElement,
+  path: UblPath,
+): string | undefined {
   const node = selectFirst(context, root, path);
   if (node === undefined) return undefined;
   const value = path.attribute === undefined ? textOf(node) : node.attributes.get(path.attribute);

@@ -144,7 +144,8 @@ export function serializeUbl(root: UblElement, options: { pretty?: boolean } = {
     const name = prefix === '' ? node.name : `${prefix}:${node.name}`;
     const pad = indent === undefined ? '' : indent.repeat(depth);
     let open = `${pad}<${name}${extra}`;
-    for (const [key, value] of node.attributes) open += ` ${key}="${checked(escapeAttribute(value))}"`;
+    for (const [key, value] of node.attributes)
+      open += ` ${key}="${checked(escapeAttribute(value))}"`;
     if (node.children.length === 0) {
       out.push(
         node.text === '' ? `${open}/>` : `${open}>${checked(escapeText(node.text))}</${name}>`,

@@ -10,7 +10,8 @@ export function printPartner(out: Out, partner: Record<string, unknown>): void {
     ['name', partner.name],
     ['roles', (partner.roles as string[]).join(', ')],
     ['status', partner.status],
-    ['format', partner.format],
+    ['sends', partner.inboundFormat],
+    ['receives', partner.format],
     ['delivery', partner.deliveryMode],
     ['endpoint', partner.endpointUrl ?? '-'],
     ...(typeof partner.endpointDisabledAt === 'string'

@@ -15,6 +15,8 @@ export async function partnerCommand(
       name: { type: 'string' },
       roles: { type: 'string' },
       format: { type: 'string' },
+      'inbound-format': { type: 'string' },
+      'outbound-format': { type: 'string' },
       delivery: { type: 'string' },
       endpoint: { type: 'string' },
       'signed-requests': { type: 'boolean' },
@@ -35,6 +37,19 @@ export async function partnerCommand(
     },
     unsubscribe: { id: { type: 'string' }, feed: { type: 'string' } },
     feeds: { id: { type: 'string' } },
+    'set-format': {
+      id: { type: 'string' },
+      format: { type: 'string' },
+      'inbound-format': { type: 'string' },
+      'outbound-format': { type: 'string' },
+    },
+    aliases: { id: { type: 'string' } },
+    'alias-add': { id: { type: 'string' }, scheme: { type: 'string' }, value: { type: 'string' } },
+    'alias-remove': {
+      id: { type: 'string' },
+      scheme: { type: 'string' },
+      value: { type: 'string' },
+    },
   };
   const spec = sub === undefined ? undefined : specs[sub];
   if (sub === undefined || spec === undefined) {
@@ -43,7 +58,7 @@ export async function partnerCommand(
   const values = parse(rest, spec);
   const json = values.json === true;
   const required = Object.keys(spec).filter((k) =>
-    ['id', 'name', 'roles', 'key-id', 'feed'].includes(k),
+    ['id', 'name', 'roles', 'key-id', 'feed', 'value'].includes(k),
   );
   for (const name of required) need(values, name);
 
@@ -60,6 +75,8 @@ export async function partnerCommand(
             .map((r) => r.trim())
             .filter((r) => r !== ''),
           format: values.format,
+          inboundFormat: values['inbound-format'],
+          outboundFormat: values['outbound-format'],
           deliveryMode: values.delivery,
           endpointUrl: values.endpoint,
           requireSignedRequests: values['signed-requests'] === true ? true : undefined,
@@ -155,6 +172,45 @@ export async function partnerCommand(
         if (json) return printJson(out, result);
         return out(
           `partner ${String(values.id)} no longer receives the ${String(values.feed)} feed`,
+        );
+      }
+      case 'set-format': {
+        const result = await call(channel, 'PATCH', `/admin/v1/partners/${id}`, {
+          format: values.format,
+          inboundFormat: values['inbound-format'],
+          outboundFormat: values['outbound-format'],
+        });
+        if (json) return printJson(out, result);
+        const partner = result.partner as { inboundFormat: string; format: string };
+        return out(
+          `partner ${String(values.id)} sends ${partner.inboundFormat} and receives ${partner.format}`,
+        );
+      }
+      case 'aliases': {
+        const result = await call(channel, 'GET', `/admin/v1/partners/${id}/aliases`);
+        if (json) return printJson(out, result);
+        const aliases = result.aliases as { scheme: string; value: string }[];
+        if (aliases.length === 0) return out(`partner ${String(values.id)} has no aliases`);
+        printTable(
+          out,
+          ['SCHEME', 'VALUE'],
+          aliases.map((a) => [a.scheme, a.value]),
+        );
+        return;
+      }
+      case 'alias-add':
+      case 'alias-remove': {
+        const alias = { scheme: values.scheme ?? '', value: values.value };
+        const result = await call(
+          channel,
+          sub === 'alias-add' ? 'POST' : 'DELETE',
+          `/admin/v1/partners/${id}/aliases`,
+          alias,
+        );
+        if (json) return printJson(out, result);
+        const shown = (result.alias as { scheme: string; value: string } | undefined) ?? alias;
+        return out(
+          `${String(shown.scheme) || 'ZZZ'} ${String(shown.value)} ${sub === 'alias-add' ? 'now names' : 'no longer names'} partner ${String(values.id)}`,
         );
       }
       case 'feeds': {

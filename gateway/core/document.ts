@@ -17,4 +17,9 @@ export interface CanonicalDocument {
   body: Record<string, unknown>;
 }
 
+/** The gateway's own wire forms (schemas/README.md). */
 export type WireFormat = 'xml' | 'json';
+/** What partners send: the gateway's forms, UBL, or CSV catalogues (adapters/ubl, adapters/csv). */
+export type InboundFormat = WireFormat | 'ubl' | 'csv';
+/** What partners receive: the gateway's forms, or UBL where UBL has the document. */
+export type OutboundFormat = WireFormat | 'ubl';

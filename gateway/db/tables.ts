@@ -13,7 +13,8 @@ export interface PartnersTable {
   name: string;
   roles: string[];
   status: Generated<'active' | 'suspended'>;
-  format: 'xml' | 'json';
+  /** What the partner receives (migration 0050 added ubl). */
+  format: 'xml' | 'json' | 'ubl';
   delivery_mode: 'push' | 'mailbox' | 'file';
   endpoint_url: string | null;
   signing_secret: string;
@@ -22,6 +23,16 @@ export interface PartnersTable {
   updated_at: UpdatedAt;
   /** Set when the push endpoint answered 410 Gone; cleared when an operator sets an endpoint. */
   endpoint_disabled_at: Date | null;
+  /** What the partner sends: for ubl, application/xml is UBL; csv adds CSV catalogues. */
+  inbound_format: Generated<'xml' | 'json' | 'ubl' | 'csv'>;
+}
+
+/** A partner's identifier alias (scheme normalized upper-case; names lower-case). */
+export interface PartnerIdentifiersTable {
+  scheme: string;
+  value: string;
+  partner_id: string;
+  created_at: CreatedAt;
 }
 
 export interface PartnerApiKeysTable {
@@ -91,7 +102,7 @@ export interface OutboxTable {
   message_id: string;
   recipient_id: string;
   document_type: string;
-  format: 'xml' | 'json';
+  format: 'xml' | 'json' | 'ubl';
   content_type: string;
   body: Uint8Array;
   digest: string;
@@ -385,6 +396,7 @@ export interface CommodityOrdersTable {
 export interface Database {
   partners: PartnersTable;
   partner_api_keys: PartnerApiKeysTable;
+  partner_identifiers: PartnerIdentifiersTable;
   message_log: MessageLogTable;
   audit_seals: AuditSealsTable;
   inbound_messages: InboundMessagesTable;
@@ -438,6 +450,13 @@ export const TABLE_COLUMNS: { readonly [T in keyof Database]: readonly string[] 
     'created_at',
     'updated_at',
     'endpoint_disabled_at',
+    'inbound_format',
+  ),
+  partner_identifiers: columnsOf<PartnerIdentifiersTable>()(
+    'scheme',
+    'value',
+    'partner_id',
+    'created_at',
   ),
   partner_api_keys: columnsOf<PartnerApiKeysTable>()(
     'id',

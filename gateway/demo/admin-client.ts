@@ -49,7 +49,6 @@ export async function readBalances(
   gatewayId: string,
   deal: { total: Money; commission: Money; commissionPercent: string },
 ): Promise<Balance[]> {
-  const names = new Map<string, string>(CAST.map((m) => [m.id, m.name]));
   const balances: Balance[] = [];
   for (const owner of [...CAST.map((m) => m.id), gatewayId]) {
     const { accounts } = (await admin('GET', `/accounts/${owner}`)) as { accounts: AccountView[] };
@@ -60,13 +59,13 @@ export async function readBalances(
           .reduce((total, e) => total + parseMoney(e.amount, '').minor, 0n);
       const money = (minor: bigint) => minorText({ minor, currency: account.currency });
       const paid = sum('payment');
-      let label = names.get(owner) ?? owner;
+      let label = owner;
       let because = `paid in ${money(sum('funding'))}; paid ${money(-paid)} with the e-check`;
       if (account.kind === 'revenue') {
-        label = 'commission revenue';
+        label = `${owner} commission revenue`;
         because = `the commission: ${deal.commissionPercent} % of ${minorText(deal.total)}`;
       } else if (account.kind === 'external') {
-        label = 'external funding';
+        label = `${owner} external funding`;
         because = 'the other side of the money paid in from outside';
       } else if (paid > 0n) {
         because = `the deal’s ${minorText(deal.total)} less the ${minorText(deal.commission)} commission`;

@@ -17,7 +17,7 @@ import { startGateway, type Gateway } from '../main.ts';
 import { adminApi, readBalances, sealAndVerify } from './admin-client.ts';
 import { CAST } from './cast.ts';
 import { newStory } from './meaning.ts';
-import { printReport, type AuditResult, type Balance } from './report.ts';
+import { printReport, type AuditResult, type Balance, type Report } from './report.ts';
 import { playScenario, type DealFacts } from './scenario.ts';
 import { setUpStage, type Stage } from './stage.ts';
 import { printParagraph, type DemoEvent } from './timeline.ts';
@@ -96,14 +96,14 @@ function printCast(out: Out, width: number): void {
     out(`  ${m.id.padEnd(10)} ${m.name.padEnd(30)} ${m.role.padEnd(11)} ${m.format.toUpperCase()}`);
   }
   out(`  ${'G'.padEnd(10)} the gateway itself (NAKADACHI)`);
-  out('');
-  for (const text of [
+  const notes = [
     'A settlement organ is a payment provider that settles the payment between buyer and seller; a carrier transports the goods.',
     `BUYER-A has new catalogue items pushed at once (a real-time item feed), SELLER-A new reservations; BUYER-B and SELLER-B ask when they want to know. The gateway takes a commission of ${COMMISSION_PERCENT} % of each deal.`,
     'Each row below is one step: seconds since the first document, who sends to whom ("G" is the gateway), the document type, and what it says. Every document the gateway accepts is also answered with a signed receipt, which its sender verifies (not shown as rows).',
-  ]) {
-    printParagraph(out, text, width);
+  ];
+  for (const text of notes) {
     out('');
+    printParagraph(out, text, width);
   }
 }
 
@@ -137,10 +137,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
   let gateway: Gateway | undefined;
   let stage: Stage | undefined;
+  let report: Report | undefined;
+  let result: DemoResult | undefined;
 
   try {
     if (!json) printIntro(out, width);
-    say(`Starting the gateway on a temporary embedded database (PGlite) in ${dataDir} …`);
+    say(
+      `Starting the gateway on a temporary embedded database (PGlite) in ${dataDir}; creating its tables takes a few seconds …`,
+    );
     // Settings of its own only: never a configured database, data directory or port.
     const config = loadConfig({
       DATA_DIR: dataDir,
@@ -192,42 +196,48 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
     const outbox = await settledOutbox(gateway, signal);
     const audit = await sealAndVerify(admin);
-    await gateway.stop();
-    gateway = undefined;
-    if (!keep) rmSync(dataDir, { recursive: true, force: true });
-    const durationMs = Date.now() - started;
-    printReport(
-      out,
-      {
-        balances,
-        audit,
-        delivery: {
-          receiptsVerified: facts.receiptsVerified,
-          pushes: facts.pushes,
-          repeats: facts.repeats,
-          outbox,
-        },
-        dataDir,
-        kept: keep,
-        serveCommand: `DATA_DIR=${dataDir} ADMIN_TOKEN=${adminToken} npx nakadachi serve`,
-        consoleUrl: `http://localhost:${SERVE_PORT}/console`,
-        dealTimelineUrl: `http://localhost:${SERVE_PORT}/console/timeline?id=${deal.dealId}`,
-        durationMs,
+    report = {
+      balances,
+      audit,
+      delivery: {
+        receiptsVerified: facts.receiptsVerified,
+        pushes: facts.pushes,
+        repeats: facts.repeats,
+        outbox,
       },
-      { json, width },
-    );
-    return {
+      dataDir,
+      kept: keep,
+      serveCommand: `DATA_DIR=${dataDir} ADMIN_TOKEN=${adminToken} npx nakadachi serve`,
+      consoleUrl: `http://localhost:${SERVE_PORT}/console`,
+      dealTimelineUrl: `http://localhost:${SERVE_PORT}/console/timeline?id=${deal.dealId}`,
+      durationMs: 0,
+    };
+    result = {
       dataDir,
       kept: keep,
       events: stage.timeline.events,
       deal,
       balances,
       audit,
-      durationMs,
+      durationMs: 0,
     };
+  } catch (error) {
+    // Ctrl-C surfaces as whichever wait it cut short; say what happened instead.
+    if (signal?.aborted === true) {
+      throw new Error(
+        keep
+          ? `interrupted: the demo gateway is stopped; its data is in ${dataDir}`
+          : 'interrupted: the demo gateway is stopped and its temporary data removed',
+      );
+    }
+    throw error;
   } finally {
     await gateway?.stop();
     await stage?.close();
     if (!keep) rmSync(dataDir, { recursive: true, force: true });
   }
+  // Printed once everything is closed, so "removed" is already true and the time is the whole run.
+  const durationMs = Date.now() - started;
+  printReport(out, { ...report, durationMs }, { json, width });
+  return { ...result, durationMs };
 }

@@ -67,7 +67,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Whether one of the signatures in the header is ours over `id.timestamp.body`. */
-export function signatureValid(
+function signatureValid(
   secret: string,
   id: string,
   timestamp: string,

@@ -5,12 +5,13 @@
 import type { Out } from '../cli/output.ts';
 import { formatMoney, type Money } from '../core/money.ts';
 import { minorText } from './format.ts';
-import { printParagraph } from './timeline.ts';
+import { printParagraph, PROSE_W, wrap } from './timeline.ts';
 
 export interface Balance {
   owner: string;
   /** partner: a partner's own account; revenue and external: the gateway's. */
   kind: 'partner' | 'revenue' | 'external';
+  /** The account in words: "BUYER-A", "NAKADACHI commission revenue". */
   label: string;
   balance: Money;
   /** How it got there, in words. */
@@ -83,15 +84,25 @@ export function printReport(out: Out, report: Report, options: { json: boolean; 
   out('');
   out('Final balances — from the gateway’s double-entry ledger');
   const rows = [
-    ...report.balances.map((b) => [b.owner, b.label, minorText(b.balance), b.because]),
-    ['', 'sum of all accounts', minorText(sumOf(report.balances)), 'every transfer sums to zero'],
+    ...report.balances.map((b) => [b.label, minorText(b.balance), b.because] as const),
+    [
+      'sum of all accounts',
+      minorText(sumOf(report.balances)),
+      'every transfer sums to zero',
+    ] as const,
   ];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  for (const [owner = '', label = '', amount = '', because = ''] of rows) {
-    out(
-      `  ${owner.padEnd(widths[0] ?? 0)}  ${label.padEnd(widths[1] ?? 0)}  ${amount.padStart(widths[2] ?? 0)}  ${because}`.trimEnd(),
+  const labelW = Math.max(...rows.map((r) => r[0].length));
+  const amountW = Math.max(...rows.map((r) => r[1].length));
+  const becauseAt = 2 + labelW + 2 + amountW + 2;
+  for (const [label, amount, because] of rows) {
+    const [first = '', ...rest] = wrap(
+      because,
+      Math.max(30, Math.min(options.width, PROSE_W) - becauseAt),
     );
+    out(`  ${label.padEnd(labelW)}  ${amount.padStart(amountW)}  ${first}`);
+    for (const line of rest) out(`${' '.repeat(becauseAt)}${line}`);
   }
+  out('');
   para(
     'The ledger carries the e-check payment and the fundings only; the settlement and transport fees agreed in C are not booked in it.',
   );

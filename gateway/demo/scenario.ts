@@ -22,7 +22,7 @@ import { clockText, daysFrom, moneyText } from './format.ts';
 import type { Stage } from './stage.ts';
 
 /** How long sellers may bid: enough for this machine to send four bids, short enough to watch. */
-export const BIDDING_WINDOW_MS = 5000;
+const BIDDING_WINDOW_MS = 5000;
 /** Past a deadline, the judge is woken this much later (the database clock must be past it too). */
 const AFTER_DEADLINE_MS = 250;
 
@@ -126,7 +126,7 @@ export async function playScenario(stage: Stage): Promise<DealFacts> {
     );
     return reservationId;
   }
-  const reservationA = await reserve('BUYER-A', 200, '31000', day(70), 'JP-27');
+  const reservationA = await reserve(BUYER, 200, '31000', day(70), 'JP-27');
   const reservationB = await reserve('BUYER-B', 50, '30000', day(45), 'JP-01');
   const open = await stage.look<{
     reservations: { quantity: number; maxUnitPrice: WireMoney }[];
@@ -152,7 +152,7 @@ export async function playScenario(stage: Stage): Promise<DealFacts> {
       quantity,
       promisedDeliveryDate: by,
     });
-  await bid('SELLER-A', reservationA, 200, '29800', day(60));
+  await bid(SELLER, reservationA, 200, '29800', day(60));
   await bid('SELLER-B', reservationA, 200, '30900', day(52));
   await bid('SELLER-B', reservationA, 200, '30500', day(52));
   // Cheap, but later than BUYER-B needs the goods: the judge will find it ineligible.
@@ -162,11 +162,7 @@ export async function playScenario(stage: Stage): Promise<DealFacts> {
   );
   await stage.waitUntil(biddingDeadline + AFTER_DEADLINE_MS);
   stage.wake(JUDGE_RESERVATIONS);
-  const award = await pushed<AwardBody>(
-    'BUYER-A',
-    'Award',
-    (b) => b.reservationId === reservationA,
-  );
+  const award = await pushed<AwardBody>(BUYER, 'Award', (b) => b.reservationId === reservationA);
   const { dealId } = award;
   if (award.seller !== SELLER)
     throw new Error(`the gateway selected ${award.seller}, not ${SELLER}`);

@@ -129,6 +129,7 @@ export async function setUpStage(options: {
   return {
     timeline: tl,
     act(id, type, body) {
+      signal?.throwIfAborted();
       return tl.holding(async () => {
         const at = Date.now();
         const sent = await client(id).send(type, body);

@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Kysely } from 'kysely';
+import type { PartnerFormats } from '../../adapters/codec/partner-formats.ts';
 import type { SchemaRegistry } from '../../schemas/registry.ts';
 import type { Config } from '../config.ts';
 import { GatewayError } from '../core/errors.ts';
@@ -26,6 +27,7 @@ import { createPartnerAuthCache, partnerAuth } from './middleware/partner-auth.t
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { adminAccountRoutes } from './routes/admin-accounts.ts';
+import { adminAliasRoutes } from './routes/admin-aliases.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminCheckRoutes } from './routes/admin-checks.ts';
 import { adminDeadLetterRoutes } from './routes/admin-dead-letters.ts';
@@ -52,6 +54,8 @@ export interface AppDeps {
   /** Per-run token written to the lock file so the local CLI can use the admin API. */
   localAdminToken: string | undefined;
   registry: SchemaRegistry;
+  /** Partner formats: what a partner's bytes mean, and the text it receives (UBL, CSV, …). */
+  formats: PartnerFormats;
   pipeline: PipelineDeps;
   /** Creates a file-mode partner's drop folders (adapters/filedrop). */
   prepareFileDrop: PrepareFileDrop;
@@ -105,7 +109,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/v1/me', partnerSelfRoutes());
   app.route(
     '/v1/documents',
-    documentRoutes({ pipeline: deps.pipeline, registry: deps.registry, db }),
+    documentRoutes({ pipeline: deps.pipeline, formats: deps.formats, db }),
   );
   app.route(
     '/v1/batches',
@@ -144,6 +148,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
   app.route('/admin/v1/partners', adminFeedRoutes(db));
+  app.route('/admin/v1', adminAliasRoutes(db));
   app.route('/admin/v1/dead-letters', adminDeadLetterRoutes({ db }));
   app.route('/admin/v1/accounts', adminAccountRoutes({ db, gatewayId: deps.config.gatewayId }));
   app.route('/admin/v1/checks', adminCheckRoutes({ db }));

@@ -28,8 +28,7 @@ export function timeParam(get: Get, name: string): Date | undefined {
   if (raw === undefined) return undefined;
   const match =
     /^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(raw);
-  const zoned =
-    match === null ? raw : `${match[1]}${match[2] ?? 'T00:00'}${match[3] ?? ''}${match[5] ?? 'Z'}`;
+  const zoned = match === null ? raw : `${match[1]}${match[2] ?? 'T00:00'}${match[5] ?? 'Z'}`;
   const time = Date.parse(zoned);
   if (match === null || Number.isNaN(time)) {
     bad(name, 'must be a time like 2036-03-20T09:00:00Z (or a date: 2036-03-20)');

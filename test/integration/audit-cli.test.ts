@@ -8,24 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../gateway/cli.ts';
 import { appendLog } from '../../gateway/core/messages/message-log.repository.ts';
 import { createSigner } from '../../gateway/core/signing/signer.ts';
 import { openSharedStore, type SharedStore } from '../support/child-gateway.ts';
+import { runCaptured } from '../support/cli.ts';
 
 let store: SharedStore;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-audit-cli-'));
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    argv,
-    { LOG_LEVEL: 'silent', ...store.env },
-    (t) => out.push(t),
-    (t) => err.push(t),
-  );
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+function cli(...argv: string[]) {
+  return runCaptured(argv, store.env);
 }
 
 beforeAll(async () => {
@@ -54,15 +46,20 @@ afterAll(async () => {
 
 describe('nakadachi audit', () => {
   it('seals, reports and verifies the log', { timeout: 60_000 }, async () => {
-    const sealed = await cli('audit', 'seal', '--json');
-    expect(sealed.code, sealed.stderr).toBe(0);
-    expect(JSON.parse(sealed.stdout)).toMatchObject({ entries: 3 });
+    // (On a shared PostgreSQL server another file's open transaction may hold sealing back.)
+    let sealedEntries = 0;
+    for (let round = 0; round < 100 && sealedEntries < 3; round++) {
+      const sealed = await cli('audit', 'seal', '--json');
+      expect(sealed.code, sealed.stderr).toBe(0);
+      sealedEntries += JSON.parse(sealed.stdout).entries as number;
+    }
+    expect(sealedEntries).toBe(3);
     const status = await cli('audit', 'status');
-    expect(status.stdout).toMatch(/sealed entries\s+3/);
+    expect(status.stdout).toMatch(/sealed entries\s+3\nnot sealed yet\s+0/);
     const verified = await cli('audit', 'verify');
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(
-      /^audit log OK: 1 seals, 3 entries verified \(head: seal 1 [0-9a-f]{64}\)/,
+      /^audit log OK: \d+ seals, 3 entries verified \(head: seal \d+ [0-9a-f]{64}\); 0 entries/,
     );
   });
 
@@ -73,12 +70,12 @@ describe('nakadachi audit', () => {
       const file = path.join(dir, 'all.ndjson');
       const exported = await cli('audit', 'export', '--out', file, '--from', '2000-01-01');
       expect(exported.code, exported.stderr).toBe(0);
-      expect(exported.stdout).toBe(`wrote 3 entries in 1 seals to ${file}`);
+      expect(exported.stdout).toMatch(new RegExp(`^wrote 3 entries in \\d+ seals to ${file}$`));
       expect(fs.existsSync(`${file}.part`)).toBe(false);
 
       const offline = await cli('audit', 'verify', '--file', file);
       expect(offline.code).toBe(0);
-      expect(offline.stdout).toContain('audit log OK: 1 seals, 3 entries verified');
+      expect(offline.stdout).toMatch(/audit log OK: \d+ seals, 3 entries verified/);
       expect(offline.stdout).toContain('pass --jwks');
 
       const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
@@ -97,7 +94,7 @@ describe('nakadachi audit', () => {
       const refused = await cli('audit', 'verify', '--file', file, '--jwks', strangers);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(
-        /^nakadachi: audit log BROKEN: seal 1: the signature does not verify/,
+        /^nakadachi: audit log BROKEN: seal \d+: the signature does not verify/,
       );
     },
   );
@@ -120,7 +117,8 @@ describe('nakadachi audit', () => {
     const result = await cli('audit', 'export', '--partner', 'CLI-A');
     expect(result.code).toBe(0);
     const records = result.stdout.split('\n').map((l) => JSON.parse(l).record);
-    expect(records).toEqual(['header', 'keys', 'seal', 'entry', 'entry', 'end']);
+    expect(records.filter((r) => r === 'entry')).toHaveLength(2);
+    expect([records[0], records[1], records.at(-1)]).toEqual(['header', 'keys', 'end']);
     expect((await cli('audit')).code).toBe(2);
     expect((await cli('audit', 'verify', '--jwks', 'x.json')).code).toBe(2);
     expect((await cli('audit', 'verify', '--file', path.join(dir, 'nope'))).code).toBe(2);

@@ -38,7 +38,7 @@ afterAll(async () => {
   await gateway.close();
 });
 
-const CONTENT_TYPES: Record<BatchFormat, string> = {
+const CONTENT_TYPES: Record<Exclude<BatchFormat, 'csv'>, string> = {
   json: 'application/json',
   ndjson: 'application/x-ndjson',
   xml: 'application/xml',
@@ -194,7 +194,7 @@ describe('the request as a whole', () => {
     const logged = await gateway.database.db
       .selectFrom('message_log')
       .select('id')
-      .where('message_id', '=', doc.header.messageId)
+      .where('message_id', '=', doc.header.messageId!)
       .execute();
     expect(logged).toHaveLength(0);
     // A chunked body without Content-Length is counted as it streams.
@@ -245,10 +245,10 @@ describe('failures in the middle of a batch', () => {
       ...services,
       pipeline: {
         ...services.pipeline,
-        decode: (bytes, format) => {
+        decode: (bytes, format, sender) => {
           seen += 1;
           if (seen === position) throw error();
-          return services.pipeline.decode(bytes, format);
+          return services.pipeline.decode(bytes, format, sender);
         },
       },
     });

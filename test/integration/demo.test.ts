@@ -78,7 +78,9 @@ it(
     }
     expect(text).toMatch(/BUYER-A → G +PurchaseReservation +wants 200 × Aozora HX-9 headphones/);
     expect(text).toMatch(/G → BUYER-A +Award +the gateway selects SELLER-A/);
-    expect(text).toMatch(/SELLER-A +Aozora Audio, Kawasaki +¥5,811,000/);
+    expect(text).toMatch(
+      /SELLER-A +¥5,811,000 +the deal’s ¥5,960,000 less the ¥149,000 commission/,
+    );
     expect(text).toContain('has been removed');
     expect(existsSync(result.dataDir)).toBe(false);
   },

@@ -60,11 +60,10 @@ it(
       FILE_DROP_STABLE_MS: '20',
     };
 
-    const t0 = Date.now(); const T = (m: string) => console.log(m, Date.now() - t0);
-  const first = await spawnGateway(env); T('first started');
+    const first = await spawnGateway(env);
     // Killed as soon as the journal shows its first positions.
     await eventually(() => journaledLines() > 0, 'the first journal lines', 60_000, 5);
-    T('journal seen'); first.kill('SIGKILL');
+    first.kill('SIGKILL');
     expect(await first.exited).toBeNull();
     const journaled = journaledLines();
     expect(journaled).toBeGreaterThan(0);
@@ -76,17 +75,17 @@ it(
     await store.use((db) =>
       db.deleteFrom('job_leases').where('job', '=', 'scan-file-drops').execute(),
     );
-    T('killed ' + journaled); const second = await spawnGateway(env); T('second started');
+    const second = await spawnGateway(env);
     const receipt = await receiptOfFile(root, PARTNER, 'bulk.ndjson', 90_000);
-    T('receipt'); second.kill('SIGTERM');
-    expect(await second.exited).toBe(0); T('stopped');
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
 
     expectEntries(
       readReceipts(receipt, 'ndjson'),
       documents,
       documents.map(() => ({ status: 'accepted', receipt: true })),
     );
-    T('before effects'); const effects = await store.use(async (db) => ({
+    const effects = await store.use(async (db) => ({
       offers: await db
         .selectFrom('offers')
         .select(sql<string>`count(*)`.as('n'))
@@ -101,7 +100,7 @@ it(
         .groupBy('message_id')
         .execute(),
     }));
-    T('effects'); expect(Number(effects.offers.n)).toBe(COUNT);
+    expect(Number(effects.offers.n)).toBe(COUNT);
     expect(effects.logged).toHaveLength(COUNT);
     expect(effects.logged.every((row) => Number(row.n) === 1)).toBe(true);
     expect(fs.readdirSync(folder(root, PARTNER, 'processing'))).toEqual([]);

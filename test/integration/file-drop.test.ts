@@ -182,7 +182,7 @@ describe('what is not picked up', () => {
 
 describe('files that cannot be read at all', () => {
   it.each([
-    ['prices.csv', 'json', 'a,b\n', 'unknown file type'],
+    ['notes.txt', 'json', 'a,b\n', 'unknown file type'],
     ['empty.ndjson', 'ndjson', '', 'the batch is empty'],
     ['doctype.xml', 'xml', '<!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>', 'not allowed'],
   ] as const)('%s fails with its reason', async (name, format, content, reason) => {
@@ -210,6 +210,30 @@ describe('files that cannot be read at all', () => {
       .where('request_id', '=', 'file:DROPPER/link.ndjson')
       .execute();
     expect(logged).toHaveLength(0);
+  });
+
+  it('does not scan a partner whose folder was replaced by a link', async () => {
+    await registerPartner(gateway, { id: 'LINKER', roles: ['seller'], deliveryMode: 'file' });
+    const outside = tempRoot();
+    const receipts = folder(root, 'LINKER', 'receipts');
+    fs.rmSync(receipts, { recursive: true });
+    fs.symlinkSync(outside, receipts);
+    // A dangling link too: creating the missing folder must not create its target.
+    fs.rmSync(folder(root, 'LINKER', 'failed'), { recursive: true });
+    fs.symlinkSync(path.join(outside, 'made'), folder(root, 'LINKER', 'failed'));
+    dropFile(root, 'LINKER', 'x.ndjson', lines([JSON.stringify(itemNotice('LINKER'))]));
+    // Scans happen meanwhile (another partner's file is taken), this one's file stays put.
+    dropFile(
+      root,
+      dropper.id,
+      'while-linked.ndjson',
+      lines([JSON.stringify(itemNotice(dropper.id))]),
+    );
+    await receiptOfFile(root, dropper.id, 'while-linked.ndjson');
+    await sleep(2 * STABLE_MS);
+    expect(listFolder(root, 'LINKER', 'inbox')).toEqual(['x.ndjson']);
+    expect(fs.readdirSync(outside)).toEqual([]);
+    fs.rmSync(outside, { recursive: true });
   });
 
   it('makes names safe and keeps them inside the folders', async () => {
@@ -275,9 +299,9 @@ describe('a file left in processing/', () => {
       logger: createLogger('silent'),
       pipeline: {
         ...pipeline,
-        decode: (bytes, format) => {
+        decode: (bytes, format, sender) => {
           if (++seen === stopAt) stop.abort();
-          return pipeline.decode(bytes, format);
+          return pipeline.decode(bytes, format, sender);
         },
       },
     });

@@ -142,6 +142,7 @@ export function readReceipts(text: string, format: BatchFormat): SeenEntry[] {
     case 'json':
       return (JSON.parse(text) as Record<string, any>[]).map(fromJson);
     case 'ndjson':
+    case 'csv':
       expect(text === '' || text.endsWith('\n')).toBe(true);
       return text
         .split('\n')

@@ -45,29 +45,36 @@ export async function makeDeal(gateway: TestGateway, parties: DealParties): Prom
       throw new Error(`${type} from ${from.id}: ${response.status} ${JSON.stringify(receipt)}`);
     }
     sent.push(doc.header.messageId!);
-    return Object.fromEntries(
-      (receipt.assigned as { name: string; value: string }[]).map((a) => [a.name, a.value]),
-    );
+    const assigned = receipt.assigned as { name: string; value: string }[];
+    return (name: string): string => {
+      const found = assigned.find((a) => a.name === name);
+      if (found === undefined) throw new Error(`${type}: no ${name} in the receipt`);
+      return found.value;
+    };
   };
   const sku = `SKU-${Math.random().toString(36).slice(2, 9)}`;
-  const { itemId } = await send(parties['SELLER-1'], 'ItemNotice', {
-    sellerItemId: sku,
-    gtin: undefined,
-    releaseDate: '2036-12-01',
-  });
+  const itemId = (
+    await send(parties['SELLER-1'], 'ItemNotice', {
+      sellerItemId: sku,
+      gtin: undefined,
+      releaseDate: '2036-12-01',
+    })
+  )('itemId');
   await send(parties['SELLER-2'], 'ItemNotice', {
     sellerItemId: `B-${sku}`,
     itemId,
     gtin: undefined,
     releaseDate: '2036-12-01',
   });
-  const { reservationId } = await send(parties['BUYER-1'], 'PurchaseReservation', {
-    itemId,
-    quantity: 10,
-    maxUnitPrice: { amount: '1000', currency: 'JPY' },
-    neededBy: '2036-06-30',
-    biddingDeadline: new Date(Date.now() + 3_600_000).toISOString(),
-  });
+  const reservationId = (
+    await send(parties['BUYER-1'], 'PurchaseReservation', {
+      itemId,
+      quantity: 10,
+      maxUnitPrice: { amount: '1000', currency: 'JPY' },
+      neededBy: '2036-06-30',
+      biddingDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+    })
+  )('reservationId');
   for (const [seller, price] of [
     ['SELLER-1', '900'],
     ['SELLER-2', '950'],
@@ -97,5 +104,5 @@ export async function makeDeal(gateway: TestGateway, parties: DealParties): Prom
     .executeTakeFirstOrThrow();
   await send(parties['BUYER-1'], 'PurchaseConfirmation', { dealId: deal.id, decision: 'accept' });
   await send(parties['SELLER-1'], 'OrderConfirmation', { dealId: deal.id, decision: 'accept' });
-  return { itemId: itemId!, reservationId: reservationId!, dealId: deal.id, sent };
+  return { itemId, reservationId, dealId: deal.id, sent };
 }

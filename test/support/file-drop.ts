@@ -2,8 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { receiptFileName } from '../../adapters/filedrop/file-drop.ts';
+import { createFileDropScanner, receiptFileName } from '../../adapters/filedrop/file-drop.ts';
+import { createFileDropPreparer } from '../../adapters/filedrop/folders.ts';
+import { getPartner } from '../../gateway/core/partners/partners.service.ts';
+import { createLogger } from '../../gateway/logger.ts';
 import { eventually } from './delivery.ts';
+import type { TestGateway } from './gateway.ts';
 
 export function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-drop-'));
@@ -42,4 +46,36 @@ export async function receiptOfFile(
     path.join(folder(root, partnerId, 'receipts'), receiptFileName(base)),
     'utf8',
   );
+}
+
+/** Makes the partners' drop folders (whatever their delivery mode). */
+export async function prepareDropFolders(
+  root: string,
+  partnerIds: readonly string[],
+): Promise<void> {
+  const prepare = createFileDropPreparer(root);
+  for (const id of partnerIds) {
+    const prepared = await prepare(id);
+    if (!prepared.ok) throw new Error(prepared.error.message);
+  }
+}
+
+/**
+ * Scans the partners' inboxes without the jobs: twice, since a file is taken once it looked the
+ * same on two scans.
+ */
+export async function scanDropFolders(
+  gateway: TestGateway,
+  root: string,
+  partnerIds: readonly string[],
+): Promise<void> {
+  const scanner = createFileDropScanner({
+    root,
+    stableMs: 0,
+    pipeline: gateway.services.pipeline,
+    registry: gateway.services.registry,
+    logger: createLogger('silent'),
+  });
+  const partners = await Promise.all(partnerIds.map((id) => getPartner(gateway.database.db, id)));
+  for (let i = 0; i < 2; i++) await scanner.scan(partners, new AbortController().signal);
 }

@@ -2,6 +2,7 @@
  * The batch splitters: every format, the exact bytes of each document, refusals at their
  * position, broken structure, security limits, and the same result however the bytes are chunked.
  */
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,13 +18,16 @@ type Seen =
   | { refused: string; message: string }
   | { broken: string; message: string };
 
-async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Uint8Array> {
+/** The bytes as a stream of chunks of the given sizes (cycled); one chunk when none given. */
+function chunked(bytes: Buffer, sizes: readonly number[]): Readable {
+  const chunks: Buffer[] = [];
   let at = 0;
   for (let i = 0; at < bytes.length; i++) {
     const size = sizes.length === 0 ? bytes.length : Math.max(1, sizes[i % sizes.length]!);
-    yield bytes.subarray(at, at + size);
+    chunks.push(bytes.subarray(at, at + size));
     at += size;
   }
+  return Readable.from(chunks);
 }
 
 async function split(

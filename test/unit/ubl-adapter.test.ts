@@ -19,7 +19,9 @@ import type { CanonicalDocument } from '../../gateway/core/document.ts';
 import type { PartnerDirectory } from '../../gateway/core/partners/identification.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
 
-export const UBL_EXAMPLES = fileURLToPath(new URL('../../../shared/ubl-examples/', import.meta.url));
+export const UBL_EXAMPLES = fileURLToPath(
+  new URL('../../../shared/ubl-examples/', import.meta.url),
+);
 const FIXTURES = fileURLToPath(new URL('../fixtures/ubl/', import.meta.url));
 const SCHEMA_EXAMPLES = fileURLToPath(new URL('../../schemas/examples/', import.meta.url));
 
@@ -53,7 +55,12 @@ const reservation = (itemId: string, maxUnitPrice: string) => ({
 });
 
 const bid = (unitPrice: string, note: string) => ({
-  header: { type: 'OrderBid', messageId: 'QIY7655', sentAt: '2008-05-01T11:32:26.0Z', sender: 'DELCOMPUTER' },
+  header: {
+    type: 'OrderBid',
+    messageId: 'QIY7655',
+    sentAt: '2008-05-01T11:32:26.0Z',
+    sender: 'DELCOMPUTER',
+  },
   body: {
     reservationId: 'G867B',
     action: 'submit',
@@ -66,93 +73,123 @@ const bid = (unitPrice: string, note: string) => ({
 
 /** What each example is, as canonical documents; or, where the example itself lacks what the
  * canonical form needs, what it is so far and why the gateway refuses it. */
-const EXPECTED: Record<string, { documents: unknown[] } | { partial: unknown; errors: unknown[] }> = {
-  'UBL-RequestForQuotation-2.1-Example.xml': {
-    documents: [
-      reservation('ITM-DELL-T3400', '4500.00'),
-      reservation('ITM-DELL-1908WFP', '1300.00'),
-      reservation('ITM-DELL-MOUSE', '60.00'),
-      reservation('ITM-DELL-KEYBOARD', '60.00'),
-    ],
-  },
-  'UBL-Quotation-2.1-Example.xml': {
-    documents: [
-      bid('4300.00', 'Computer'),
-      bid('1250.00', 'Skærm'),
-      bid('50.00', 'Mus'),
-      bid('50.00', 'Tastatur'),
-    ],
-  },
-  'UBL-OrderResponse-2.1-Example.xml': {
-    documents: [
-      {
-        header: { type: 'OrderConfirmation', messageId: '7', sentAt: '2010-01-21T12:30:00Z', sender: 'MODERNA' },
-        body: { dealId: '34', decision: 'accept', reason: 'Information text for the whole order response' },
-      },
-    ],
-  },
-  'UBL-Order-2.1-Example.xml': {
-    partial: {
-      header: { type: 'CommodityOrder', messageId: '34', sentAt: '2010-01-20T12:30:00Z', sender: 'JOHNSSONS' },
-      body: {
-        orderReference: '34',
-        seller: 'MODERNA',
-        lines: [
-          { itemId: 'ITM-FALU-RED', quantity: 120, unitPrice: { amount: '50', currency: 'SEK' } },
-          { itemId: 'ITM-BRUSH-20', quantity: 15, unitPrice: { amount: '15', currency: 'SEK' } },
-        ],
-        total: { amount: '6225', currency: 'SEK' },
-        distributionAddress: {
-          name: 'Swedish trucking',
-          line1: 'Rådhusgatan 5',
-          line2: '2nd floor',
-          city: 'Stockholm',
-          region: 'RegionX',
-          postalCode: '11000',
-          country: 'SE',
+const EXPECTED: Record<string, { documents: unknown[] } | { partial: unknown; errors: unknown[] }> =
+  {
+    'UBL-RequestForQuotation-2.1-Example.xml': {
+      documents: [
+        reservation('ITM-DELL-T3400', '4500.00'),
+        reservation('ITM-DELL-1908WFP', '1300.00'),
+        reservation('ITM-DELL-MOUSE', '60.00'),
+        reservation('ITM-DELL-KEYBOARD', '60.00'),
+      ],
+    },
+    'UBL-Quotation-2.1-Example.xml': {
+      documents: [
+        bid('4300.00', 'Computer'),
+        bid('1250.00', 'Skærm'),
+        bid('50.00', 'Mus'),
+        bid('50.00', 'Tastatur'),
+      ],
+    },
+    'UBL-OrderResponse-2.1-Example.xml': {
+      documents: [
+        {
+          header: {
+            type: 'OrderConfirmation',
+            messageId: '7',
+            sentAt: '2010-01-21T12:30:00Z',
+            sender: 'MODERNA',
+          },
+          body: {
+            dealId: '34',
+            decision: 'accept',
+            reason: 'Information text for the whole order response',
+          },
         },
-      },
+      ],
     },
-    errors: [
-      expect.objectContaining({ path: '/body/checkNumber', code: 'ECHECK_MISSING' }),
-      expect.objectContaining({ path: '/body/echeck', code: 'ECHECK_MISSING' }),
-    ],
-  },
-  'UBL-DespatchAdvice-2.0-Example.xml': {
-    partial: {
-      header: { type: 'DistributionNotice', messageId: '565899', sentAt: '2005-06-20T00:00:00Z', sender: 'CONSORTIAL' },
-      body: { orderId: 'AEG012345', expectedShipDate: '2005-06-20', note: 'sample' },
-    },
-    errors: [
-      {
-        path: '/body/carrier',
-        code: 'RESOLVED_BY_GATEWAY',
-        message: 'not in the document: the gateway takes it from order AEG012345',
-      },
-    ],
-  },
-  'UBL-ReceiptAdvice-2.0-Example.xml': {
-    documents: [
-      {
-        header: { type: 'DeliveryComplete', messageId: '658398', sentAt: '2005-06-21T00:00:00Z', sender: 'IYT' },
+    'UBL-Order-2.1-Example.xml': {
+      partial: {
+        header: {
+          type: 'CommodityOrder',
+          messageId: '34',
+          sentAt: '2010-01-20T12:30:00Z',
+          sender: 'JOHNSSONS',
+        },
         body: {
-          orderId: 'AEG012345',
-          deliveredAt: '2005-06-20T11:30:00.0Z',
-          receivedBy: 'Mr Fred Churchill',
-          note: 'sample',
+          orderReference: '34',
+          seller: 'MODERNA',
+          lines: [
+            { itemId: 'ITM-FALU-RED', quantity: 120, unitPrice: { amount: '50', currency: 'SEK' } },
+            { itemId: 'ITM-BRUSH-20', quantity: 15, unitPrice: { amount: '15', currency: 'SEK' } },
+          ],
+          total: { amount: '6225', currency: 'SEK' },
+          distributionAddress: {
+            name: 'Swedish trucking',
+            line1: 'Rådhusgatan 5',
+            line2: '2nd floor',
+            city: 'Stockholm',
+            region: 'RegionX',
+            postalCode: '11000',
+            country: 'SE',
+          },
         },
       },
-    ],
-  },
-  'UBL-TransportationStatus-2.1-Example.xml': {
-    documents: [
-      {
-        header: { type: 'DeliveryStatus', messageId: '1234', sentAt: '2010-08-12T20:22:00.0Z', sender: 'CARRIER-X' },
-        body: { orderId: 'XYZ987', status: 'in-transit', at: '2010-08-12T20:22:00.0Z' },
+      errors: [
+        expect.objectContaining({ path: '/body/checkNumber', code: 'ECHECK_MISSING' }),
+        expect.objectContaining({ path: '/body/echeck', code: 'ECHECK_MISSING' }),
+      ],
+    },
+    'UBL-DespatchAdvice-2.0-Example.xml': {
+      partial: {
+        header: {
+          type: 'DistributionNotice',
+          messageId: '565899',
+          sentAt: '2005-06-20T00:00:00Z',
+          sender: 'CONSORTIAL',
+        },
+        body: { orderId: 'AEG012345', expectedShipDate: '2005-06-20', note: 'sample' },
       },
-    ],
-  },
-};
+      errors: [
+        {
+          path: '/body/carrier',
+          code: 'RESOLVED_BY_GATEWAY',
+          message: 'not in the document: the gateway takes it from order AEG012345',
+        },
+      ],
+    },
+    'UBL-ReceiptAdvice-2.0-Example.xml': {
+      documents: [
+        {
+          header: {
+            type: 'DeliveryComplete',
+            messageId: '658398',
+            sentAt: '2005-06-21T00:00:00Z',
+            sender: 'IYT',
+          },
+          body: {
+            orderId: 'AEG012345',
+            deliveredAt: '2005-06-20T11:30:00.0Z',
+            receivedBy: 'Mr Fred Churchill',
+            note: 'sample',
+          },
+        },
+      ],
+    },
+    'UBL-TransportationStatus-2.1-Example.xml': {
+      documents: [
+        {
+          header: {
+            type: 'DeliveryStatus',
+            messageId: '1234',
+            sentAt: '2010-08-12T20:22:00.0Z',
+            sender: 'CARRIER-X',
+          },
+          body: { orderId: 'XYZ987', status: 'in-transit', at: '2010-08-12T20:22:00.0Z' },
+        },
+      ],
+    },
+  };
 
 describe('the OASIS examples', () => {
   it('are all covered here', () => {
@@ -189,7 +226,10 @@ describe('the OASIS examples', () => {
           .inboundFor(root.root.name, 'OIOUBL-2.1')
           .find((m) => m.canonical === document.header.type);
         if (mapping === undefined) throw new Error('no mapping');
-        const again = await ubl.decode(ubl.encodeWith(document, mapping, { pretty: true }), context);
+        const again = await ubl.decode(
+          ubl.encodeWith(document, mapping, { pretty: true }),
+          context,
+        );
         expect(again).toMatchObject({ ok: true, document });
       }
     },
@@ -216,11 +256,16 @@ describe('namespaces', () => {
       '<Note xmlns="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">Information text for the whole order response</Note>',
     );
     const result = await ubl.decode(defaulted, context);
-    expect(result).toMatchObject({ ok: true, document: { body: { reason: 'Information text for the whole order response' } } });
+    expect(result).toMatchObject({
+      ok: true,
+      document: { body: { reason: 'Information text for the whole order response' } },
+    });
   });
 
   it('does not take an element of another namespace for a UBL one', async () => {
-    const foreign = order.replace('<cbc:Note>', '<x:Note xmlns:x="urn:example:other">').replace('</cbc:Note>', '</x:Note>');
+    const foreign = order
+      .replace('<cbc:Note>', '<x:Note xmlns:x="urn:example:other">')
+      .replace('</cbc:Note>', '</x:Note>');
     const result = await ubl.decode(foreign, context);
     expect(result).toMatchObject({ ok: true });
     expect(result.ok && result.document.body.reason).toBeUndefined();
@@ -231,7 +276,10 @@ describe('namespaces', () => {
       'xmlns="urn:oasis:names:specification:ubl:schema:xsd:OrderResponse-2"',
       'xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2"',
     );
-    expect(await ubl.decode(wrong, context)).toMatchObject({ ok: false, code: 'MALFORMED_DOCUMENT' });
+    expect(await ubl.decode(wrong, context)).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_DOCUMENT',
+    });
     const undeclared = order.replace('<cbc:Note>', '<q:Note>').replace('</cbc:Note>', '</q:Note>');
     expect(await ubl.decode(undeclared, context)).toMatchObject({
       ok: false,
@@ -244,10 +292,17 @@ describe('namespaces', () => {
 describe('what cannot be read', () => {
   it('checks UBLVersionID', async () => {
     const result = await ubl.decode(
-      example('UBL-OrderResponse-2.1-Example.xml').replace('<cbc:UBLVersionID>2.1<', '<cbc:UBLVersionID>3.0<'),
+      example('UBL-OrderResponse-2.1-Example.xml').replace(
+        '<cbc:UBLVersionID>2.1<',
+        '<cbc:UBLVersionID>3.0<',
+      ),
       context,
     );
-    expect(result).toMatchObject({ ok: false, code: 'MALFORMED_DOCUMENT', errors: [{ message: expect.stringContaining('3.0') }] });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_DOCUMENT',
+      errors: [{ message: expect.stringContaining('3.0') }],
+    });
   });
 
   it('names the UBL documents it reads when given another', async () => {
@@ -265,7 +320,10 @@ describe('what cannot be read', () => {
       '<OrderResponse',
       '<!DOCTYPE x [<!ENTITY e "e">]><OrderResponse',
     );
-    expect(await ubl.decode(doctype, context)).toMatchObject({ ok: false, code: 'MALFORMED_DOCUMENT' });
+    expect(await ubl.decode(doctype, context)).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_DOCUMENT',
+    });
   });
 
   it('names the UBL path a required canonical field was expected at', async () => {
@@ -291,13 +349,18 @@ describe('what cannot be read', () => {
     expect(!result.ok && result.errors).toEqual([
       expect.objectContaining({
         path: '/body/unitPrice',
-        message: expect.stringContaining('cac:QuotationLine[2]/cac:LineItem/cac:Price/cbc:PriceAmount'),
+        message: expect.stringContaining(
+          'cac:QuotationLine[2]/cac:LineItem/cac:Price/cbc:PriceAmount',
+        ),
       }),
     ]);
   });
 
   it('refuses an unknown party with the identifiers that failed', async () => {
-    const stranger = example('UBL-OrderResponse-2.1-Example.xml').replaceAll('7302347231111', '7302347239999');
+    const stranger = example('UBL-OrderResponse-2.1-Example.xml').replaceAll(
+      '7302347231111',
+      '7302347239999',
+    );
     expect(await ubl.decode(stranger, context)).toMatchObject({
       ok: false,
       code: 'NOT_FOUND',
@@ -337,10 +400,18 @@ describe('what cannot be read', () => {
   });
 
   it('converts units and refuses a part of one', async () => {
-    const dozens = example('UBL-Order-2.1-Example.xml').replace('unitCode="C62">15<', 'unitCode="DZN">15<');
+    const dozens = example('UBL-Order-2.1-Example.xml').replace(
+      'unitCode="C62">15<',
+      'unitCode="DZN">15<',
+    );
     const result = await ubl.decode(dozens, context);
-    expect(!result.ok && result.decoded).toMatchObject({ body: { lines: [{ quantity: 120 }, { quantity: 180 }] } });
-    const half = example('UBL-Order-2.1-Example.xml').replace('unitCode="C62">15<', 'unitCode="C62">15.5<');
+    expect(!result.ok && result.decoded).toMatchObject({
+      body: { lines: [{ quantity: 120 }, { quantity: 180 }] },
+    });
+    const half = example('UBL-Order-2.1-Example.xml').replace(
+      'unitCode="C62">15<',
+      'unitCode="C62">15.5<',
+    );
     const refused = await ubl.decode(half, context);
     expect(!refused.ok && refused.errors).toContainEqual(
       expect.objectContaining({ path: '/body/lines/1/quantity', code: 'UBL_VALUE_INVALID' }),
@@ -351,11 +422,14 @@ describe('what cannot be read', () => {
 /** Knows every gateway-scheme party and every catalogue item id: what outbound documents carry. */
 const gatewayIds: PartnerDirectory = {
   findParty: (ids) => Promise.resolve(ids.find((i) => i.scheme === 'NAKADACHI')?.value),
-  findItem: ({ itemIds }) => Promise.resolve(itemIds[0] === undefined ? undefined : { itemId: itemIds[0] }),
+  findItem: ({ itemIds }) =>
+    Promise.resolve(itemIds[0] === undefined ? undefined : { itemId: itemIds[0] }),
 };
 
 function schemaExample(type: string): CanonicalDocument {
-  return JSON.parse(readFileSync(join(SCHEMA_EXAMPLES, `${type}.json`), 'utf8')) as CanonicalDocument;
+  return JSON.parse(
+    readFileSync(join(SCHEMA_EXAMPLES, `${type}.json`), 'utf8'),
+  ) as CanonicalDocument;
 }
 
 describe('outbound documents', () => {
@@ -381,7 +455,8 @@ describe('outbound documents', () => {
       expect(back.documents[0]?.body).toEqual(doc.body);
       expect(back.documents[0]?.header.sentAt).toBe(doc.header.sentAt);
       // An order read back names itself by its cbc:ID, which on the seller's copy is the order id.
-      if (mapping.direction === 'outbound') expect(back.documents[0]?.header.messageId).toBe(doc.header.messageId);
+      if (mapping.direction === 'outbound')
+        expect(back.documents[0]?.header.messageId).toBe(doc.header.messageId);
     },
   );
 
@@ -413,23 +488,34 @@ describe('mapping files', () => {
 
   it('are checked against the UBL structure at start-up', () => {
     const dir = brokenDir((name, text) =>
-      name === 'Quotation-OrderBid.json' ? text.replace('cac:LineItem/cbc:Quantity', 'cac:LineItem/cac:Quantity') : text,
+      name === 'Quotation-OrderBid.json'
+        ? text.replace('cac:LineItem/cbc:Quantity', 'cac:LineItem/cac:Quantity')
+        : text,
     );
-    expect(() => loadMappings(registry, dir)).toThrow(/cac:Quantity is not declared under LineItem/);
+    expect(() => loadMappings(registry, dir)).toThrow(
+      /cac:Quantity is not declared under LineItem/,
+    );
   });
 
   it('must fill every required canonical field', () => {
     const dir = brokenDir((name, text) =>
       name === 'OrderResponse-OrderConfirmation.json'
-        ? text.replace('"canonical": "/body/dealId"', '"canonical": "/body/reason", "direction": "in", "note": "x"')
+        ? text.replace(
+            '"canonical": "/body/dealId"',
+            '"canonical": "/body/reason", "direction": "in", "note": "x"',
+          )
         : text,
     );
-    expect(() => loadMappings(registry, dir)).toThrow(/nothing fills the required OrderConfirmation field \/body\/dealId/);
+    expect(() => loadMappings(registry, dir)).toThrow(
+      /nothing fills the required OrderConfirmation field \/body\/dealId/,
+    );
   });
 
   it('name only canonical fields that exist', () => {
     const dir = brokenDir((name, text) =>
-      name === 'NoAward-ApplicationResponse.json' ? text.replace('/body/reason', '/body/why') : text,
+      name === 'NoAward-ApplicationResponse.json'
+        ? text.replace('/body/reason', '/body/why')
+        : text,
     );
     expect(() => loadMappings(registry, dir)).toThrow(/\/body\/why is not a field of NoAward/);
   });

@@ -2,8 +2,15 @@
  * Queries of the audit log: message log entries by transaction range, the seals. Transaction ids
  * (xid8) travel as decimal strings and are compared in SQL.
  */
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { Database } from '../../db/tables.ts';
+import {
+  sql,
+  type Kysely,
+  type Selectable,
+  type SelectQueryBuilder,
+  type Transaction,
+} from 'kysely';
+import type { Database, MessageLogTable } from '../../db/tables.ts';
+import { LOG_COLUMNS, logFields } from '../messages/messages.repository.ts';
 import type { AuditEntry } from './audit.ts';
 import type { SealRecord } from './verification.ts';
 
@@ -60,53 +67,23 @@ const ENTRY_COLUMNS = [
   sql<string>`to_char(logged_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
     'logged_at_text',
   ),
-  'direction',
-  'event',
-  'partner_id',
-  'message_id',
-  'document_type',
-  'status',
-  'content_type',
-  'digest',
-  'refs',
+  ...LOG_COLUMNS,
   'detail',
-  'request_id',
 ] as const;
 
-interface EntryRow {
-  id: bigint;
-  txid_text: string;
-  logged_at_text: string;
-  direction: string;
-  event: string;
-  partner_id: string;
-  message_id: string | null;
-  document_type: string | null;
-  status: string;
-  content_type: string | null;
-  digest: string | null;
-  refs: unknown;
-  detail: unknown;
-  request_id: string | null;
-}
+type EntryRow = Pick<
+  Selectable<MessageLogTable>,
+  'id' | 'detail' | (typeof LOG_COLUMNS)[number]
+> & { txid_text: string; logged_at_text: string };
 
 function toEntry(row: EntryRow, bodySha256: string | null): AuditEntry {
   return {
     id: row.id.toString(),
     txid: row.txid_text,
     loggedAt: row.logged_at_text,
-    direction: row.direction,
-    event: row.event,
-    partnerId: row.partner_id,
-    messageId: row.message_id,
-    documentType: row.document_type,
-    status: row.status,
-    contentType: row.content_type,
+    ...logFields(row),
     bodySha256,
-    digest: row.digest,
-    refs: row.refs,
     detail: row.detail ?? null,
-    requestId: row.request_id,
   };
 }
 

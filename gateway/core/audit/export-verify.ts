@@ -112,7 +112,7 @@ function pathOf(record: Json): { index: number; path: string[] } | undefined {
   if (!Array.isArray(path) || !path.every((p) => typeof p === 'string')) {
     throw new Malformed('path must be a list of hashes');
   }
-  return { index: integer(record, 'index'), path: path as string[] };
+  return { index: integer(record, 'index'), path };
 }
 
 interface OpenSeal {

@@ -9,7 +9,7 @@
  * core sees items — a document with its exact bytes, a position that holds no usable document
  * (too large, missing), or the point from which the input cannot be read at all.
  */
-import type { CanonicalDocument, WireFormat } from '../document.ts';
+import type { CanonicalDocument, InboundFormat } from '../document.ts';
 import { GatewayError, type ErrorCode, type ErrorDetail } from '../errors.ts';
 import type { Partner } from '../partners/partners.ts';
 import { toStorageError } from '../../db/database.ts';
@@ -52,8 +52,8 @@ export type BatchEntry =
 export interface BatchRequest {
   sender: Partner;
   items: AsyncIterable<BatchItem>;
-  /** The wire format of each document (NDJSON lines and JSON array elements are 'json'). */
-  format: WireFormat;
+  /** The format of each document (NDJSON lines and JSON array elements are 'json'). */
+  format: InboundFormat;
   /** Content type logged with each document. */
   contentType: string;
   requestId?: string;
@@ -105,7 +105,7 @@ async function receiveItem(
   const pipeline: PipelineDeps =
     decodeAs === undefined
       ? deps
-      : { ...deps, decode: (_bytes, format) => deps.decode(decodeAs, format) };
+      : { ...deps, decode: (_bytes, format, sender) => deps.decode(decodeAs, format, sender) };
   try {
     const outcome = await receiveDocument(pipeline, {
       sender: request.sender,

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
-import type { WireFormat } from '../document.ts';
+import type { OutboundFormat } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { appendLog } from '../messages/message-log.repository.ts';
 import { parseCursor } from './mailbox.service.ts';
@@ -30,7 +30,7 @@ export interface DeadLetter {
   messageId: string;
   recipientId: string;
   type: string;
-  format: WireFormat;
+  format: OutboundFormat;
   attempts: number;
   createdAt: Date;
   deadAt: Date | null;

@@ -10,12 +10,12 @@
  *                        dead ─replay→ pending;   mailbox: pending ─ack→ delivered
  * Every arrow is one compare-and-set UPDATE in outbox.repository.ts.
  */
-import type { CanonicalDocument, WireFormat } from '../document.ts';
+import type { CanonicalDocument, OutboundFormat } from '../document.ts';
 
 /** Port: canonical document → the bytes a partner receives. Throws INTERNAL on an invalid one. */
 export type RenderDocument = (
   doc: CanonicalDocument,
-  format: WireFormat,
+  format: OutboundFormat,
 ) => { body: Uint8Array; contentType: string };
 
 /**
@@ -49,7 +49,7 @@ export interface PushAttempt {
 export interface FileAttempt {
   partnerId: string;
   messageId: string;
-  format: WireFormat;
+  format: OutboundFormat;
   body: Uint8Array;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/tables.ts';
-import type { WireFormat } from '../document.ts';
+import type { OutboundFormat } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { appendLog } from '../messages/message-log.repository.ts';
 import type { Partner } from '../partners/partners.ts';
@@ -27,7 +27,7 @@ export interface MailboxDocument {
   cursor: string;
   messageId: string;
   type: string;
-  format: WireFormat;
+  format: OutboundFormat;
   contentType: string;
   body: Uint8Array;
 }

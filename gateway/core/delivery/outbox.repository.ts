@@ -6,7 +6,7 @@
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
-import type { WireFormat } from '../document.ts';
+import type { OutboundFormat } from '../document.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -98,7 +98,7 @@ export interface ClaimedDelivery {
   messageId: string;
   recipientId: string;
   documentType: string;
-  format: WireFormat;
+  format: OutboundFormat;
   contentType: string;
   body: Uint8Array;
   digest: string;

@@ -1,6 +1,6 @@
 /** Reading the message log: search with keyset paging, one entry, entries by the ids they concern. */
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
-import type { Database, LogDirection, LogEvent } from '../../db/tables.ts';
+import { sql, type Expression, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { Database, LogDirection, LogEvent, MessageLogTable } from '../../db/tables.ts';
 
 type Db = Kysely<Database>;
 
@@ -43,9 +43,8 @@ export interface LogFilter {
   ref?: string;
 }
 
-const SUMMARY_COLUMNS = [
-  'id',
-  'logged_at',
+/** The columns every reader of the log shows as they are stored. */
+export const LOG_COLUMNS = [
   'direction',
   'event',
   'partner_id',
@@ -56,6 +55,27 @@ const SUMMARY_COLUMNS = [
   'digest',
   'refs',
   'request_id',
+] as const;
+
+export function logFields(row: Pick<Selectable<MessageLogTable>, (typeof LOG_COLUMNS)[number]>) {
+  return {
+    direction: row.direction,
+    event: row.event,
+    partnerId: row.partner_id,
+    messageId: row.message_id,
+    documentType: row.document_type,
+    status: row.status,
+    contentType: row.content_type,
+    digest: row.digest,
+    refs: row.refs,
+    requestId: row.request_id,
+  };
+}
+
+const SUMMARY_COLUMNS = [
+  'id',
+  'logged_at',
+  ...LOG_COLUMNS,
   sql<number | null>`octet_length(body)`.as('size'),
 ] as const;
 

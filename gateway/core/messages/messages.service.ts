@@ -10,6 +10,7 @@ import {
   DOCUMENT_EVENTS,
   entriesByRefs,
   findLogEntry,
+  logFields,
   messageHistory,
   outboxState,
   receiptOfEntry,
@@ -45,17 +46,8 @@ function summary(row: LogSummaryRow): MessageSummary {
   return {
     id: row.id.toString(),
     loggedAt: row.logged_at,
-    direction: row.direction,
-    event: row.event,
-    partnerId: row.partner_id,
-    messageId: row.message_id,
-    documentType: row.document_type,
-    status: row.status,
-    contentType: row.content_type,
+    ...logFields(row),
     size: row.size === null ? null : Number(row.size),
-    digest: row.digest,
-    refs: row.refs,
-    requestId: row.request_id,
   };
 }
 

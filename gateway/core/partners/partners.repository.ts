@@ -12,6 +12,7 @@ export function toPartner(row: PartnerRow): Partner {
     roles: row.roles as PartnerRole[],
     status: row.status,
     format: row.format,
+    inboundFormat: row.inbound_format,
     deliveryMode: row.delivery_mode,
     endpointUrl: row.endpoint_url,
     endpointDisabledAt: row.endpoint_disabled_at,

@@ -11,8 +11,8 @@ import { GatewayError, type Result } from '../errors.ts';
 import {
   checkPartnerId,
   DELIVERY_MODES,
-  PARTNER_FORMATS,
   parseChoice,
+  partnerFormats,
   parseRoles,
   type DeliveryMode,
   type EndpointCheck,
@@ -20,7 +20,6 @@ import {
   type NewPartner,
   type Partner,
   type PartnerChanges,
-  type PartnerFormat,
   type PartnerStatus,
 } from './partners.ts';
 import {
@@ -98,7 +97,7 @@ export async function createPartner(deps: PartnerDeps, input: NewPartner): Promi
   const name = input.name.trim();
   if (name === '') throw new GatewayError('BAD_REQUEST', 'a partner needs a name');
   const roles = parseRoles(input.roles);
-  const format = parseChoice<PartnerFormat>('format', input.format ?? 'json', PARTNER_FORMATS);
+  const { format, inboundFormat } = partnerFormats(input);
   const deliveryMode = parseChoice<DeliveryMode>(
     'delivery mode',
     input.deliveryMode ?? 'mailbox',
@@ -114,6 +113,7 @@ export async function createPartner(deps: PartnerDeps, input: NewPartner): Promi
       name,
       roles,
       format,
+      inbound_format: inboundFormat,
       delivery_mode: deliveryMode,
       endpoint_url: endpointUrl,
       signing_secret: signingSecret,
@@ -164,14 +164,13 @@ export async function updatePartner(
     deliveryMode,
     changes.endpointUrl === undefined ? current.endpointUrl : changes.endpointUrl,
   );
+  const formats = partnerFormats(changes, current);
   await prepareFileDrop(deps, id, deliveryMode);
   const row = await updatePartnerRow(deps.db, id, {
     name: changes.name?.trim() || undefined,
     roles: changes.roles === undefined ? undefined : parseRoles(changes.roles),
-    format:
-      changes.format === undefined
-        ? undefined
-        : parseChoice<PartnerFormat>('format', changes.format, PARTNER_FORMATS),
+    format: formats.format,
+    inbound_format: formats.inboundFormat,
     delivery_mode: deliveryMode,
     endpoint_url: endpointUrl,
     // Setting an endpoint (again) is the operator's word that it works: re-enable it after a 410.

@@ -1,14 +1,17 @@
 /** Partners: who may exchange documents through the gateway, in which roles, and how. */
 import { PARTNER_ROLES, type PartnerRole } from '../../../schemas/document-types.ts';
+import type { InboundFormat, OutboundFormat } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 
 export { PARTNER_ROLES, type PartnerRole };
 
 export type PartnerStatus = 'active' | 'suspended';
-export type PartnerFormat = 'xml' | 'json';
+/** What the partner receives. */
+export type PartnerFormat = OutboundFormat;
 export type DeliveryMode = 'push' | 'mailbox' | 'file';
 
-export const PARTNER_FORMATS: readonly PartnerFormat[] = ['xml', 'json'];
+export const PARTNER_FORMATS: readonly PartnerFormat[] = ['xml', 'json', 'ubl'];
+export const INBOUND_FORMATS: readonly InboundFormat[] = ['xml', 'json', 'ubl', 'csv'];
 export const DELIVERY_MODES: readonly DeliveryMode[] = ['push', 'mailbox', 'file'];
 
 export interface Partner {
@@ -16,7 +19,14 @@ export interface Partner {
   name: string;
   roles: PartnerRole[];
   status: PartnerStatus;
+  /** What the partner receives: outbound documents and receipts. */
   format: PartnerFormat;
+  /**
+   * What the partner sends. The gateway's JSON and XML are always read; ubl makes
+   * application/xml UBL (the gateway's XML is still recognised by its namespace); csv adds
+   * CSV catalogues.
+   */
+  inboundFormat: InboundFormat;
   deliveryMode: DeliveryMode;
   endpointUrl: string | null;
   /** When the endpoint answered 410 Gone; pushes wait until an operator sets an endpoint again. */
@@ -30,7 +40,10 @@ export interface NewPartner {
   id: string;
   name: string;
   roles: readonly string[];
+  /** Both directions at once (csv: what it sends only); the two below override it. */
   format?: string;
+  inboundFormat?: string;
+  outboundFormat?: string;
   deliveryMode?: string;
   endpointUrl?: string;
   requireSignedRequests?: boolean;
@@ -40,6 +53,8 @@ export interface PartnerChanges {
   name?: string;
   roles?: readonly string[];
   format?: string;
+  inboundFormat?: string;
+  outboundFormat?: string;
   deliveryMode?: string;
   endpointUrl?: string | null;
   requireSignedRequests?: boolean;
@@ -93,6 +108,36 @@ export function parseChoice<T extends string>(
     );
   }
   return value as T;
+}
+
+/**
+ * The formats a partner sends and receives, from `format` (both directions; csv is sent only, so
+ * it leaves what the partner receives as it was) and the per-direction overrides.
+ */
+export function partnerFormats(
+  input: { format?: string; inboundFormat?: string; outboundFormat?: string },
+  current: { format: PartnerFormat; inboundFormat: InboundFormat } = {
+    format: 'json',
+    inboundFormat: 'json',
+  },
+): { format: PartnerFormat; inboundFormat: InboundFormat } {
+  const both = input.format;
+  const outbound = input.outboundFormat ?? (both === 'csv' ? undefined : both);
+  if (outbound === 'csv') {
+    throw new GatewayError(
+      'BAD_REQUEST',
+      'csv is a format partners send (catalogues), not one they receive: set it as the inbound format',
+    );
+  }
+  return {
+    format:
+      outbound === undefined ? current.format : parseChoice('format', outbound, PARTNER_FORMATS),
+    inboundFormat: parseChoice(
+      'inbound format',
+      input.inboundFormat ?? both ?? current.inboundFormat,
+      INBOUND_FORMATS,
+    ),
+  };
 }
 
 export function hasRole(partner: Pick<Partner, 'roles'>, role: PartnerRole): boolean {

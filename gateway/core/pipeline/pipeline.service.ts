@@ -16,22 +16,39 @@ import type { Kysely, Transaction } from 'kysely';
 import { INBOUND_SENDER_ROLES, isInboundType } from '../../../schemas/document-types.ts';
 import type { Database } from '../../db/tables.ts';
 import { sha256Hex } from '../digest.ts';
-import type { CanonicalDocument, WireFormat } from '../document.ts';
+import type { CanonicalDocument, InboundFormat } from '../document.ts';
 import { GatewayError, type ErrorCode, type ErrorDetail } from '../errors.ts';
 import { appendLog } from '../messages/message-log.repository.ts';
 import { checkMoneyIn } from '../money.ts';
 import type { Partner } from '../partners/partners.ts';
 import type { Signer } from '../signing/signer.ts';
-import type { HandlerRegistry, OutboundDocument } from './handlers.ts';
+import type { HandlerRegistry, HandlerResult, OutboundDocument } from './handlers.ts';
 import { buildReceipt } from './receipt.ts';
 import { claimMessageId, findInbound, logAndCompleteInbound } from './inbound.repository.ts';
 
 export type DecodeResult =
-  | { ok: true; document: CanonicalDocument }
+  | {
+      ok: true;
+      document: CanonicalDocument;
+      /**
+       * Partner formats (UBL, CSV): the canonical documents derived from the bytes, `document`
+       * first, kept in the log beside the raw bytes. A UBL document may mean several (an RFQ's
+       * lines): they take effect in one transaction under the first's messageId, one receipt.
+       */
+      derived?: readonly CanonicalDocument[];
+    }
   | { ok: false; code: ErrorCode; errors: ErrorDetail[]; decoded?: unknown };
 
-/** Port: bytes in a wire format → a schema-valid canonical document (adapters/codec). */
-export type DecodeDocument = (bytes: Uint8Array, format: WireFormat) => DecodeResult;
+/**
+ * Port: bytes in a format → schema-valid canonical documents (adapters/codec, ubl, csv). Partner
+ * formats name parties and items by aliases, resolved for the sending partner: hence the sender,
+ * and a promise.
+ */
+export type DecodeDocument = (
+  bytes: Uint8Array,
+  format: InboundFormat,
+  sender: Partner,
+) => DecodeResult | Promise<DecodeResult>;
 
 /** Port: queue an outbound document in the caller's transaction (core/delivery). */
 export type EnqueueOutbound = (
@@ -52,7 +69,7 @@ export interface InboundRequest {
   sender: Partner;
   bytes: Uint8Array;
   /** Undefined when the Content-Type names no format the gateway reads (refused, and logged). */
-  format: WireFormat | undefined;
+  format: InboundFormat | undefined;
   contentType: string;
   requestId?: string;
 }
@@ -171,8 +188,9 @@ export async function receiveDocument(
       undefined,
     );
   }
-  const decoded = deps.decode(request.bytes, request.format);
+  const decoded = await deps.decode(request.bytes, request.format, request.sender);
   let document: CanonicalDocument;
+  let parts: readonly CanonicalDocument[];
   try {
     if (!decoded.ok) {
       throw Object.assign(
@@ -183,7 +201,8 @@ export async function receiveDocument(
       );
     }
     document = decoded.document;
-    admit(request.sender, document, deps.handlers);
+    parts = decoded.derived ?? [document];
+    for (const part of parts) admit(request.sender, part, deps.handlers);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     const messageId =
@@ -196,8 +215,10 @@ export async function receiveDocument(
       error,
       messageId,
       decoded.ok ? decoded.document.header.type : undefined,
+      decoded.ok ? decoded.derived : undefined,
     );
   }
+  const canonical = decoded.derived;
 
   // No look-up first: the claim below is the idempotency check. A repeat loses the claim, its
   // transaction does nothing else, and the original receipt is replayed.
@@ -215,15 +236,21 @@ export async function receiveDocument(
       ) {
         return undefined; // already accepted, or a concurrent duplicate won: replay below
       }
-      const handler = deps.handlers.get(header.type);
-      if (handler === undefined) throw new Error(`no handler for ${header.type}`); // admit() checked
-      const result = await handler({
-        trx,
-        sender: request.sender,
-        document,
-        gatewayId: deps.gatewayId,
-        send: (outbound) => deps.enqueue(trx, { ...outbound, inReplyTo: header.messageId }),
-      });
+      const results: HandlerResult[] = [];
+      for (const part of parts) {
+        const handler = deps.handlers.get(part.header.type);
+        if (handler === undefined) throw new Error(`no handler for ${part.header.type}`); // admitted
+        results.push(
+          await handler({
+            trx,
+            sender: request.sender,
+            document: part,
+            gatewayId: deps.gatewayId,
+            send: (outbound) => deps.enqueue(trx, { ...outbound, inReplyTo: header.messageId }),
+          }),
+        );
+      }
+      const result = mergeResults(results);
       const assigned = result.assigned ?? {};
       const receipt = buildReceipt(
         {
@@ -251,6 +278,7 @@ export async function receiveDocument(
           body: request.bytes,
           digest,
           refs: result.refs ?? assigned,
+          ...(canonical === undefined ? {} : { detail: { canonical } }),
           requestId: request.requestId,
         },
         receipt,
@@ -267,6 +295,7 @@ export async function receiveDocument(
         new Refusal(error.code, error.message, error.details),
         header.messageId,
         header.type,
+        canonical,
       );
     }
     throw error;
@@ -312,6 +341,7 @@ async function reject(
   refusal: Refusal,
   messageId: string | undefined,
   documentType: string | undefined,
+  canonical?: readonly CanonicalDocument[],
 ): Promise<PipelineOutcome> {
   const receipt =
     messageId === undefined
@@ -339,7 +369,12 @@ async function reject(
     contentType: request.contentType,
     body: request.bytes,
     digest,
-    detail: { code: refusal.code, errors: refusal.details, receipt },
+    detail: {
+      code: refusal.code,
+      errors: refusal.details,
+      receipt,
+      ...(canonical === undefined ? {} : { canonical }),
+    },
     requestId: request.requestId,
   });
   return {
@@ -349,6 +384,25 @@ async function reject(
     errors: refusal.details,
     message: refusal.message,
   };
+}
+
+/**
+ * One result for the parts of one partner document: a single part's as it is; several parts'
+ * ids numbered by part (reservationId1, reservationId2 …), since one receipt answers them all.
+ */
+function mergeResults(results: readonly HandlerResult[]): HandlerResult {
+  if (results.length === 1) return results[0] ?? {};
+  const assigned: Record<string, string> = {};
+  const refs: Record<string, string> = {};
+  results.forEach((result, i) => {
+    for (const [name, value] of Object.entries(result.assigned ?? {}))
+      assigned[`${name}${i + 1}`] = value;
+    // The log is searched by ref names: the first part keeps them, the others are numbered.
+    for (const [name, value] of Object.entries(result.refs ?? result.assigned ?? {})) {
+      refs[i === 0 ? name : `${name}${i + 1}`] = value;
+    }
+  });
+  return { assigned, refs };
 }
 
 function describeFirst(errors: readonly ErrorDetail[]): string {

@@ -487,56 +487,55 @@ async function openTenders(
     throw new GatewayError('INTERNAL', `deal ${deal.id} is incomplete`);
   const total = wire(deal.total_minor, deal.currency);
 
-  const settlementOrgans = await activePartnersWithRole(trx, 'settlement');
-  const settlementId = newId('TND');
-  const settlementDeadline = await insertTender(trx, {
-    id: settlementId,
+  const request = (tenderId: string, deadline: Date) => ({
+    tenderId,
     dealId: deal.id,
-    kind: 'settlement',
-    windowS: settings.tenderWindowS,
-    organs: settlementOrgans,
+    termsDeadline: deadline.toISOString(),
   });
-  for (const organ of settlementOrgans) {
+  await openTender(trx, send, settings, deal.id, 'settlement', (tenderId, deadline) => ({
+    ...request(tenderId, deadline),
+    buyer: deal.buyer_id,
+    seller: deal.seller_id,
+    total,
+  }));
+  await openTender(trx, send, settings, deal.id, 'transport', (tenderId, deadline) => ({
+    ...request(tenderId, deadline),
+    items: [{ itemId: deal.item_id, name: item.name, quantity: deal.quantity }],
+    seller: deal.seller_id,
+    ...(reservation.delivery_region === null
+      ? {}
+      : { destinationRegion: reservation.delivery_region }),
+    neededBy: reservation.needed_by,
+  }));
+}
+
+/** A tender of one kind for a deal, sent to every active organ of its role. */
+async function openTender(
+  trx: Transaction<Database>,
+  send: Send,
+  settings: TradingSettings,
+  dealId: string,
+  kind: 'settlement' | 'transport',
+  body: (tenderId: string, termsDeadline: Date) => Record<string, unknown>,
+): Promise<void> {
+  const organs = await activePartnersWithRole(
+    trx,
+    kind === 'settlement' ? 'settlement' : 'carrier',
+  );
+  const tenderId = newId('TND');
+  const deadline = await insertTender(trx, {
+    id: tenderId,
+    dealId,
+    kind,
+    windowS: settings.tenderWindowS,
+    organs,
+  });
+  for (const organ of organs) {
     await send({
       recipientId: organ,
-      type: 'SettlementRequest',
-      body: {
-        tenderId: settlementId,
-        dealId: deal.id,
-        buyer: deal.buyer_id,
-        seller: deal.seller_id,
-        total,
-        termsDeadline: settlementDeadline.toISOString(),
-      },
-      refs: { dealId: deal.id, tenderId: settlementId },
-    });
-  }
-
-  const carriers = await activePartnersWithRole(trx, 'carrier');
-  const transportId = newId('TND');
-  const transportDeadline = await insertTender(trx, {
-    id: transportId,
-    dealId: deal.id,
-    kind: 'transport',
-    windowS: settings.tenderWindowS,
-    organs: carriers,
-  });
-  for (const carrier of carriers) {
-    await send({
-      recipientId: carrier,
-      type: 'TransportRequest',
-      body: {
-        tenderId: transportId,
-        dealId: deal.id,
-        items: [{ itemId: deal.item_id, name: item.name, quantity: deal.quantity }],
-        seller: deal.seller_id,
-        ...(reservation.delivery_region === null
-          ? {}
-          : { destinationRegion: reservation.delivery_region }),
-        neededBy: reservation.needed_by,
-        termsDeadline: transportDeadline.toISOString(),
-      },
-      refs: { dealId: deal.id, tenderId: transportId },
+      type: kind === 'settlement' ? 'SettlementRequest' : 'TransportRequest',
+      body: body(tenderId, deadline),
+      refs: { dealId, tenderId },
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { AuditReport } from '../../core/audit/verification.ts';
 import type { AuditStatus } from '../../core/audit/verify.service.ts';
-import { Layout, Notice, Time, type PageContext } from './layout.tsx';
+import { Layout, Notice, plural, Time, type PageContext } from './layout.tsx';
 
 export function AuditPage(props: {
   page: PageContext;
@@ -44,7 +44,8 @@ export function AuditPage(props: {
       {report !== undefined &&
         (report.ok ? (
           <Notice kind="good">
-            <strong>OK.</strong> {report.seals} seals and {report.entries} entries verified
+            <strong>OK.</strong> {plural(report.seals, 'seal')} and{' '}
+            {plural(report.entries, 'entry', 'entries')} verified
             {report.head === null ? '' : `, up to seal ${report.head.seq}`}.
           </Notice>
         ) : (

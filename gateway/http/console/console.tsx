@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { Child } from 'hono/jsx';
+import type { HtmlEscapedString } from 'hono/utils/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Kysely } from 'kysely';
 import { auditStatus, verifyAuditLog } from '../../core/audit/verify.service.ts';
@@ -53,8 +53,12 @@ interface ConsoleEnv {
 const CSP =
   "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-async function render(c: Context, page: Child, status: ContentfulStatusCode = 200) {
-  return c.html(`<!doctype html>${String(await page)}`, status);
+async function render(
+  c: Context,
+  page: HtmlEscapedString | Promise<HtmlEscapedString>,
+  status: ContentfulStatusCode = 200,
+) {
+  return c.html(`<!doctype html>${(await page).toString()}`, status);
 }
 
 /** Where to go after login: only a path of the console itself (no open redirect). */
@@ -125,7 +129,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     }
     if (c.req.method === 'POST') {
       const form = await c.req.parseBody();
-      if (!validCsrf(secret, session, form._csrf)) {
+      if (!sameOrigin(c) || !validCsrf(secret, session, form._csrf)) {
         throw new GatewayError('FORBIDDEN', 'the form is stale: reload the page and try again');
       }
     }

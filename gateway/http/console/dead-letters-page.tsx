@@ -1,5 +1,5 @@
 import type { DeadLetter } from '../../core/delivery/dead-letters.service.ts';
-import { href, Layout, Notice, Time, type PageContext } from './layout.tsx';
+import { Field, Head, href, Layout, Notice, Time, type PageContext } from './layout.tsx';
 
 export function DeadLettersPage(props: {
   page: PageContext;
@@ -21,33 +21,25 @@ export function DeadLettersPage(props: {
       )}
       {props.error !== undefined && <Notice kind="bad">{props.error}</Notice>}
       <form class="filters" method="get" action="/console/dead-letters" role="search">
-        <label>
-          Partner
-          <input name="partner" value={props.filter.partner} size={14} />
-        </label>
-        <label>
-          Document type
-          <input name="type" value={props.filter.type} size={14} />
-        </label>
+        <Field name="partner" label="Partner" value={props.filter.partner} />
+        <Field name="type" label="Document type" value={props.filter.type} />
         <button type="submit">Filter</button>
       </form>
       {props.letters.length === 0 ? (
         <p>No dead letters.</p>
       ) : (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Message id</th>
-              <th scope="col">Partner</th>
-              <th scope="col">Type</th>
-              <th scope="col" class="num">
-                Attempts
-              </th>
-              <th scope="col">Dead since</th>
-              <th scope="col">Last error</th>
-              {canReplay && <th scope="col">Action</th>}
-            </tr>
-          </thead>
+          <Head
+            columns={[
+              'Message id',
+              'Partner',
+              'Type',
+              ['Attempts', 'num'],
+              'Dead since',
+              'Last error',
+              ...(canReplay ? ['Action'] : []),
+            ]}
+          />
           <tbody>
             {props.letters.map((letter) => (
               <tr>

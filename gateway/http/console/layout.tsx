@@ -91,6 +91,54 @@ export function Notice(props: { kind?: 'good' | 'bad'; children?: Child }) {
   );
 }
 
+/** A table's header row; a column given as [label, 'num'] holds numbers (right-aligned). */
+export function Head(props: { columns: readonly (string | readonly [string, 'num'])[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column) =>
+          typeof column === 'string' ? (
+            <th scope="col">{column}</th>
+          ) : (
+            <th scope="col" class="num">
+              {column[0]}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** A labelled input of a filter form (the label wraps it: no ids to keep unique). */
+export function Field(props: {
+  name: string;
+  label: string;
+  value: string;
+  type?: 'text' | 'datetime-local';
+  size?: number;
+  required?: boolean;
+}) {
+  const type = props.type ?? 'text';
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        type={type}
+        value={props.value}
+        size={type === 'text' ? (props.size ?? 14) : undefined}
+        required={props.required}
+      />
+    </label>
+  );
+}
+
+/** "1 seal", "2 seals", "2 entries". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** A link to /console/<path> with the query kept as given (empty values dropped). */
 export function href(path: string, query: Record<string, string | undefined>): string {
   const params = new URLSearchParams();

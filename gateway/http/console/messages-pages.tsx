@@ -1,32 +1,13 @@
 import { LOG_EVENTS } from '../../core/messages/messages.repository.ts';
 import type { MessageDetail, MessageSummary } from '../../core/messages/messages.service.ts';
 import { decodeBody } from '../../core/messages/messages.service.ts';
-import { href, Layout, Notice, Status, Time, type PageContext } from './layout.tsx';
+import { Field, Head, href, Layout, Notice, Status, Time, type PageContext } from './layout.tsx';
 
 /** The search form's fields, as the query string carries them. */
 export type SearchQuery = Record<
   'partner' | 'type' | 'direction' | 'status' | 'event' | 'from' | 'to' | 'messageId' | 'ref',
   string
 >;
-
-function Field(props: {
-  name: keyof SearchQuery;
-  label: string;
-  query: SearchQuery;
-  type?: string;
-}) {
-  return (
-    <label>
-      {props.label}
-      <input
-        name={props.name}
-        type={props.type ?? 'text'}
-        value={props.query[props.name]}
-        size={props.type === undefined ? 14 : undefined}
-      />
-    </label>
-  );
-}
 
 export function Direction(props: { value: string }) {
   return <span title={props.value}>{props.value === 'inbound' ? 'in' : 'out'}</span>;
@@ -35,20 +16,18 @@ export function Direction(props: { value: string }) {
 export function MessageRows(props: { messages: readonly MessageSummary[] }) {
   return (
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Dir</th>
-          <th scope="col">Partner</th>
-          <th scope="col">Type</th>
-          <th scope="col">Message id</th>
-          <th scope="col">Event</th>
-          <th scope="col">Status</th>
-          <th scope="col" class="num">
-            Bytes
-          </th>
-        </tr>
-      </thead>
+      <Head
+        columns={[
+          'Time',
+          'Dir',
+          'Partner',
+          'Type',
+          'Message id',
+          'Event',
+          'Status',
+          ['Bytes', 'num'],
+        ]}
+      />
       <tbody>
         {props.messages.map((m) => (
           <tr>
@@ -87,8 +66,8 @@ export function MessagesPage(props: {
     <Layout title="Messages" section="messages" page={props.page}>
       <h1>Messages</h1>
       <form class="filters" method="get" action="/console/messages" role="search">
-        <Field name="partner" label="Partner" query={query} />
-        <Field name="type" label="Document type" query={query} />
+        <Field name="partner" label="Partner" value={query.partner} />
+        <Field name="type" label="Document type" value={query.type} />
         <label>
           Direction
           <select name="direction">
@@ -103,7 +82,7 @@ export function MessagesPage(props: {
             ))}
           </select>
         </label>
-        <Field name="status" label="Status" query={query} />
+        <Field name="status" label="Status" value={query.status} />
         <label>
           Event
           <select name="event">
@@ -120,10 +99,10 @@ export function MessagesPage(props: {
             ))}
           </select>
         </label>
-        <Field name="from" label="From (UTC)" query={query} type="datetime-local" />
-        <Field name="to" label="To (UTC)" query={query} type="datetime-local" />
-        <Field name="messageId" label="Message id" query={query} />
-        <Field name="ref" label="Deal, reservation, check … id" query={query} />
+        <Field name="from" label="From (UTC)" value={query.from} type="datetime-local" />
+        <Field name="to" label="To (UTC)" value={query.to} type="datetime-local" />
+        <Field name="messageId" label="Message id" value={query.messageId} />
+        <Field name="ref" label="Deal, reservation, check … id" value={query.ref} />
         <button type="submit">Search</button>
       </form>
       {props.error !== undefined ? (
@@ -260,14 +239,7 @@ export function MessagePage(props: { page: PageContext; found: MessageDetail }) 
 
       <h2 id="history-h">History of this message</h2>
       <table aria-labelledby="history-h">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Event</th>
-            <th scope="col">Status</th>
-            <th scope="col">Detail</th>
-          </tr>
-        </thead>
+        <Head columns={['Time', 'Event', 'Status', 'Detail']} />
         <tbody>
           {history.map((h) => (
             <tr aria-current={h.id === message.id ? 'true' : undefined}>

@@ -1,5 +1,5 @@
 import type { Overview } from '../../core/operations/overview.service.ts';
-import { href, Layout, Status, Time, type PageContext } from './layout.tsx';
+import { Head, href, Layout, Status, Time, type PageContext } from './layout.tsx';
 
 export function OverviewPage(props: { page: PageContext; overview: Overview }) {
   const { overview } = props;
@@ -56,20 +56,7 @@ export function OverviewPage(props: { page: PageContext; overview: Overview }) {
         <p class="muted">No documents in this period.</p>
       ) : (
         <table aria-labelledby="traffic-h">
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col" class="num">
-                In
-              </th>
-              <th scope="col" class="num">
-                Out
-              </th>
-              <th scope="col" class="num">
-                Rejected
-              </th>
-            </tr>
-          </thead>
+          <Head columns={['Type', ['In', 'num'], ['Out', 'num'], ['Rejected', 'num']]} />
           <tbody>
             {overview.traffic.map((line) => (
               <tr>
@@ -105,14 +92,7 @@ export function OverviewPage(props: { page: PageContext; overview: Overview }) {
         <p class="muted">None.</p>
       ) : (
         <table aria-labelledby="rejects-h">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Partner</th>
-              <th scope="col">Type</th>
-              <th scope="col">Message id</th>
-            </tr>
-          </thead>
+          <Head columns={['Time', 'Partner', 'Type', 'Message id']} />
           <tbody>
             {overview.recentRejections.map((m) => (
               <tr>
@@ -131,37 +111,32 @@ export function OverviewPage(props: { page: PageContext; overview: Overview }) {
       )}
 
       <h2 id="jobs-h">Jobs: last run of each</h2>
-      <table aria-labelledby="jobs-h">
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Started</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Counts</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {overview.jobs.map((run) => (
-            <tr>
-              <td>{run.job}</td>
-              <td>
-                <Time at={run.startedAt} />
-              </td>
-              <td>
-                <Status value={run.outcome} />
-              </td>
-              <td class="mono">
-                {Object.entries(run.counts)
-                  .map(([name, n]) => `${name} ${n}`)
-                  .join(', ') || '–'}
-              </td>
-              <td>{run.error ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {overview.jobs.length === 0 && <p class="muted">No job has run yet.</p>}
+      {overview.jobs.length === 0 ? (
+        <p class="muted">No job has run yet.</p>
+      ) : (
+        <table aria-labelledby="jobs-h">
+          <Head columns={['Job', 'Started', 'Outcome', 'Counts', 'Error']} />
+          <tbody>
+            {overview.jobs.map((run) => (
+              <tr>
+                <td>{run.job}</td>
+                <td>
+                  <Time at={run.startedAt} />
+                </td>
+                <td>
+                  <Status value={run.outcome} />
+                </td>
+                <td class="mono">
+                  {Object.entries(run.counts)
+                    .map(([name, n]) => `${name} ${n}`)
+                    .join(', ') || '–'}
+                </td>
+                <td>{run.error ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </Layout>
   );
 }

@@ -1,5 +1,5 @@
 import type { Partner } from '../../core/partners/partners.ts';
-import { href, Layout, Status, Time, type PageContext } from './layout.tsx';
+import { Head, href, Layout, Status, Time, type PageContext } from './layout.tsx';
 
 export function PartnersPage(props: { page: PageContext; partners: Partner[] }) {
   return (
@@ -7,18 +7,9 @@ export function PartnersPage(props: { page: PageContext; partners: Partner[] }) 
       <h1>Partners</h1>
       <table>
         <caption class="muted">{`${props.partners.length} registered`}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Id</th>
-            <th scope="col">Name</th>
-            <th scope="col">Roles</th>
-            <th scope="col">Status</th>
-            <th scope="col">Format</th>
-            <th scope="col">Delivery</th>
-            <th scope="col">Endpoint</th>
-            <th scope="col">Since</th>
-          </tr>
-        </thead>
+        <Head
+          columns={['Id', 'Name', 'Roles', 'Status', 'Format', 'Delivery', 'Endpoint', 'Since']}
+        />
         <tbody>
           {props.partners.map((p) => (
             <tr>

@@ -1,5 +1,5 @@
 import type { Timeline } from '../../core/messages/messages.service.ts';
-import { Layout, Notice, Status, Time, type PageContext } from './layout.tsx';
+import { Field, Head, Layout, Notice, Status, Time, type PageContext } from './layout.tsx';
 
 export function TimelinePage(props: {
   page: PageContext;
@@ -12,10 +12,13 @@ export function TimelinePage(props: {
     <Layout title="Deal timeline" section="timeline" page={props.page}>
       <h1>Deal timeline</h1>
       <form class="filters" method="get" action="/console/timeline" role="search">
-        <label>
-          Reservation, bid, deal, tender, check or order id
-          <input name="id" value={props.id} size={40} required />
-        </label>
+        <Field
+          name="id"
+          label="Reservation, bid, deal, tender, check or order id"
+          value={props.id}
+          size={40}
+          required
+        />
         <button type="submit">Show</button>
       </form>
       {props.error !== undefined && <Notice kind="bad">{props.error}</Notice>}
@@ -33,26 +36,51 @@ export function TimelinePage(props: {
                 </span>
               ))}
           </p>
-          <ol class="timeline">
-            {timeline.documents.map((d) => (
-              <li>
-                <Time at={d.loggedAt} />{' '}
-                <strong>
-                  {d.direction === 'inbound'
-                    ? `${d.partnerId} → gateway`
-                    : `gateway → ${d.partnerId}`}
-                </strong>{' '}
-                <a href={`/console/messages/${d.id}`}>{d.documentType ?? 'entry'}</a>{' '}
-                <span class="mono muted">{d.messageId}</span> <Status value={d.status} />
-                {d.lastEvent !== null && d.lastEvent.event !== d.event && (
-                  <span>
-                    {' '}
-                    · now <Status value={d.lastEvent.status} /> (<Time at={d.lastEvent.at} />)
-                  </span>
-                )}
-              </li>
-            ))}
-          </ol>
+          <table class="timeline">
+            <caption class="muted">In the order of the message log</caption>
+            <Head
+              columns={[
+                ['#', 'num'],
+                'Time',
+                'From → to',
+                'Document',
+                'Message id',
+                'Status',
+                'Now',
+              ]}
+            />
+            <tbody>
+              {timeline.documents.map((d, i) => (
+                <tr>
+                  <td class="num">{i + 1}</td>
+                  <td>
+                    <Time at={d.loggedAt} />
+                  </td>
+                  <td>
+                    {d.direction === 'inbound'
+                      ? `${d.partnerId} → gateway`
+                      : `gateway → ${d.partnerId}`}
+                  </td>
+                  <td>
+                    <a href={`/console/messages/${d.id}`}>{d.documentType ?? 'entry'}</a>
+                  </td>
+                  <td class="mono">{d.messageId}</td>
+                  <td>
+                    <Status value={d.status} />
+                  </td>
+                  <td>
+                    {d.lastEvent !== null && d.lastEvent.event !== d.event ? (
+                      <>
+                        <Status value={d.lastEvent.status} /> <Time at={d.lastEvent.at} />
+                      </>
+                    ) : (
+                      ''
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </>
       )}
     </Layout>

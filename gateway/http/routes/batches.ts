@@ -28,6 +28,7 @@ import {
   receiptsLayout,
 } from '../../../adapters/codec/batch-receipts.ts';
 import {
+  batchDocumentFormat,
   batchFormatFromContentType,
   splitBatch,
   type BatchFormat,
@@ -61,15 +62,18 @@ export function batchRoutes(deps: BatchRouteDeps) {
   return new Hono<AppEnv>().post('/', async (c) => {
     const contentType = c.req.header('content-type') ?? '';
     const format = batchFormatFromContentType(contentType);
-    if (format === undefined) {
+    const { partner, signingSecret } = c.get('caller');
+    const documents = format === undefined ? undefined : batchDocumentFormat(format, partner);
+    if (format === undefined || documents === undefined) {
       throw new GatewayError(
         'UNSUPPORTED_MEDIA_TYPE',
-        `Content-Type ${contentType || '(none)'} is not supported: send application/xml, application/json or application/x-ndjson`,
+        format === 'csv'
+          ? `${partner.id} is not registered to send CSV catalogues (its inbound format is ${partner.inboundFormat})`
+          : `Content-Type ${contentType || '(none)'} is not supported: send application/xml, application/json, application/x-ndjson or text/csv`,
       );
     }
     const declared = Number(c.req.header('content-length') ?? '0');
     if (declared > deps.limitBytes) throw tooLarge(deps.limitBytes);
-    const { partner, signingSecret } = c.get('caller');
     const signature = partner.requireSignedRequests
       ? startSignatureCheck(signingSecret, {
           id: c.req.header('webhook-id'),
@@ -93,8 +97,8 @@ export function batchRoutes(deps: BatchRouteDeps) {
       const entries = receiveBatch(deps.pipeline, {
         sender: partner,
         items: splitBatch(createReadStream(spool), format),
-        format: format === 'xml' ? 'xml' : 'json',
-        contentType: format === 'xml' ? 'application/xml' : 'application/json',
+        format: documents.format,
+        contentType: documents.contentType,
         requestId,
         onInternalError: (error, position) =>
           deps.logger.error({ err: error, requestId, position }, 'batch document failed'),
@@ -141,7 +145,7 @@ async function spoolBody(
     await pipeline(
       async function* () {
         if (body === null) return;
-        for await (const chunk of body) {
+        for await (const chunk of body as AsyncIterable<Uint8Array>) {
           size += chunk.byteLength;
           if (size > deps.limitBytes) throw tooLarge(deps.limitBytes);
           signature?.update(chunk);

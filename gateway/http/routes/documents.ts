@@ -3,9 +3,13 @@ import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Kysely } from 'kysely';
 import { Webhook } from 'standardwebhooks';
-import { encodeDocument, formatFromContentType } from '../../../adapters/codec/index.ts';
-import type { SchemaRegistry } from '../../../schemas/registry.ts';
-import type { CanonicalDocument, WireFormat } from '../../core/document.ts';
+import {
+  CONTENT_TYPES,
+  inboundFormatOf,
+  receiptFormat,
+  type PartnerFormats,
+} from '../../../adapters/codec/partner-formats.ts';
+import type { CanonicalDocument, OutboundFormat } from '../../core/document.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { findReceipt } from '../../core/pipeline/inbound.repository.ts';
 import { receiveDocument, type PipelineDeps } from '../../core/pipeline/pipeline.service.ts';
@@ -14,27 +18,20 @@ import type { Database } from '../../db/tables.ts';
 import type { AppEnv } from '../env.ts';
 import { statusFor } from '../errors.ts';
 
-const CONTENT_TYPES: Record<WireFormat, string> = {
-  xml: 'application/xml; charset=utf-8',
-  json: 'application/json; charset=utf-8',
-};
-
 export interface DocumentRouteDeps {
   pipeline: PipelineDeps;
-  registry: SchemaRegistry;
+  formats: PartnerFormats;
   db: Kysely<Database>;
 }
 
 function sendDocument(
   c: Context<AppEnv>,
   doc: CanonicalDocument,
-  format: WireFormat,
+  format: OutboundFormat,
   status: ContentfulStatusCode,
-  registry: SchemaRegistry,
+  formats: PartnerFormats,
 ): Response {
-  return c.body(encodeDocument(doc, format, registry), status, {
-    'content-type': CONTENT_TYPES[format],
-  });
+  return c.body(formats.encode(doc, format), status, { 'content-type': CONTENT_TYPES[format] });
 }
 
 /** Standard Webhooks signature of a partner that must sign, and refusal of a replayed one. */
@@ -72,9 +69,10 @@ export function documentRoutes(deps: DocumentRouteDeps) {
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       await verifyRequestSignature(c, deps.db, bytes);
       const contentType = c.req.header('content-type') ?? '';
-      const format = formatFromContentType(contentType);
+      const { partner } = c.get('caller');
+      const format = inboundFormatOf(contentType, partner);
       const outcome = await receiveDocument(deps.pipeline, {
-        sender: c.get('caller').partner,
+        sender: partner,
         bytes,
         format,
         contentType,
@@ -82,11 +80,11 @@ export function documentRoutes(deps: DocumentRouteDeps) {
       });
       if (outcome.kind === 'accepted') {
         if (outcome.replayed) c.header('idempotent-replayed', 'true');
-        return sendDocument(c, outcome.receipt, format ?? 'json', 200, deps.registry);
+        return sendDocument(c, outcome.receipt, receiptFormat(format), 200, deps.formats);
       }
       const status = statusFor(outcome.code);
       if (outcome.receipt !== undefined && format !== undefined) {
-        return sendDocument(c, outcome.receipt, format, status, deps.registry);
+        return sendDocument(c, outcome.receipt, receiptFormat(format), status, deps.formats);
       }
       throw new GatewayError(outcome.code, outcome.message, { details: outcome.errors });
     })
@@ -100,11 +98,11 @@ export function documentRoutes(deps: DocumentRouteDeps) {
         );
       }
       const accept = c.req.header('accept') ?? '';
-      const format: WireFormat = /xml/.test(accept)
-        ? 'xml'
+      const format: OutboundFormat = /xml/.test(accept)
+        ? receiptFormat(inboundFormatOf('application/xml', partner))
         : /json/.test(accept)
           ? 'json'
           : partner.format;
-      return sendDocument(c, receipt, format, 200, deps.registry);
+      return sendDocument(c, receipt, format, 200, deps.formats);
     });
 }
