@@ -33,7 +33,7 @@ export function reservationXml(
     <NeededBy>2036-06-30</NeededBy>
     <BiddingDeadline>${deadline}</BiddingDeadline>
     <DeliveryRegion>JP-13</DeliveryRegion>
-    <BuyerReference>PO-2036-${String(n).padStart(8, "0")}-TOKYO-CENTRAL/FLOOR-12</BuyerReference>
+    <BuyerReference>PO-2036-${String(n).padStart(8, '0')}-TOKYO-CENTRAL/FLOOR-12</BuyerReference>
   </Body>
 </PurchaseReservation>
 `;

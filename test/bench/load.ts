@@ -41,7 +41,10 @@ const result = await autocannon({
           non2xx++;
           // the first answer of each refused kind, so a bench run says why it was refused
           statuses[status] ??= 0;
-          if (statuses[status] === 0) process.stderr.write(`[load] ${status}: ${body.slice(body.indexOf('<Errors>'), body.indexOf('<Errors>') + 400)}\n`);
+          if (statuses[status] === 0)
+            process.stderr.write(
+              `[load] ${status}: ${body.slice(body.indexOf('<Errors>'), body.indexOf('<Errors>') + 400)}\n`,
+            );
           statuses[status]++;
         }
       },

@@ -32,7 +32,10 @@ import type { LoadPlan } from './documents.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
 /** `--only=ingest,judging`: run some phases only (for work on one of them); the default is all. */
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const runs = (phase: string) => only === undefined || only.includes(phase);
 const SIZE = quick
   ? { warmupS: 2, loadS: 5, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
@@ -52,7 +55,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 async function freshStore(name: string): Promise<{ env: Record<string, string>; dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `nakadachi-bench-${name}-`));
-  cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  cleanups.push(() => Promise.resolve(fs.rmSync(dataDir, { recursive: true, force: true })));
   if (baseUrl === undefined) return { env: { DATA_DIR: dataDir }, dataDir };
   const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
@@ -233,7 +236,8 @@ async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 
       },
     });
   const { itemId } = await admin.post(sellers[0]!.apiKey, notice(sellers[0]!.id));
-  for (const seller of sellers.slice(1)) await admin.post(seller.apiKey, notice(seller.id, String(itemId)));
+  for (const seller of sellers.slice(1))
+    await admin.post(seller.apiKey, notice(seller.id, String(itemId)));
   const deadline = new Date(Date.now() + 30 * 86_400_000).toISOString();
   const reservationIds: string[] = [];
   for (let i = 0; i < reservations; i++) {
@@ -475,8 +479,12 @@ async function main(): Promise<void> {
     parseValidate: runs('references') && plan ? await benchReference('parse', plan) : none,
     minimalIngest: runs('references') && plan ? await benchReference('ingest', plan) : none,
   };
-  const delivery = runs('delivery') ? await benchDelivery() : { docsPerSec: 0, lost: 0, duplicated: 0 };
-  const judging = runs('judging') ? await benchJudging() : { seconds: 0, reservations: 0, awarded: 0 };
+  const delivery = runs('delivery')
+    ? await benchDelivery()
+    : { docsPerSec: 0, lost: 0, duplicated: 0 };
+  const judging = runs('judging')
+    ? await benchJudging()
+    : { seconds: 0, reservations: 0, awarded: 0 };
 
   const results = {
     database: dbKind,
@@ -501,8 +509,14 @@ async function main(): Promise<void> {
     ),
     ratios: {
       vsEcho: ratio((ingest?.result ?? none).docsPerSec, references.echo.docsPerSec),
-      vsParseValidate: ratio((ingest?.result ?? none).docsPerSec, references.parseValidate.docsPerSec),
-      vsMinimalIngest: ratio((ingest?.result ?? none).docsPerSec, references.minimalIngest.docsPerSec),
+      vsParseValidate: ratio(
+        (ingest?.result ?? none).docsPerSec,
+        references.parseValidate.docsPerSec,
+      ),
+      vsMinimalIngest: ratio(
+        (ingest?.result ?? none).docsPerSec,
+        references.minimalIngest.docsPerSec,
+      ),
     },
     delivery: {
       docsPerSec: round(delivery.docsPerSec),
