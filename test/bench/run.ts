@@ -273,9 +273,10 @@ async function benchIngest() {
     HOST: '127.0.0.1',
     ADMIN_TOKEN,
     RATE_LIMIT_PER_SECOND: '0',
-    LOG_LEVEL: 'warn',
+    // info: the start-up line carries the URL (on PostgreSQL there is no lock file to read it
+    // from); accepted documents log at debug, so the load itself writes nothing
+    LOG_LEVEL: 'info',
   });
-  // the gateway logs its URL at info; read it from the lock file (PGlite) or ask the OS
   const url = await waitForGatewayUrl(gateway, store.dataDir);
   try {
     const admin = adminOf(url);

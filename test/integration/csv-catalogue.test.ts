@@ -4,6 +4,7 @@
  * data row with the failures in their place; the same file again replays its receipts. Only a
  * partner registered to send CSV may.
  */
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readReceipts, sha256 } from '../support/batches.ts';
 import {
@@ -34,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 const HEADER =

@@ -41,6 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 /** Why each example is refused: the business reason, as the receipt states it. */
