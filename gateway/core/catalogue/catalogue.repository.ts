@@ -179,18 +179,20 @@ export async function listItems(db: Db, filter: ItemFilter) {
     query = query.where('updated_at', '>=', new Date(filter.updatedSince));
   if (filter.after !== undefined) query = query.where('id', '>', filter.after);
   const items = await query.execute();
-  const offers =
-    items.length === 0
-      ? []
-      : await db
-          .selectFrom('offers')
-          .selectAll()
-          .where(
-            'item_id',
-            'in',
-            items.map((i) => i.id),
-          )
-          .orderBy('seller_id')
-          .execute();
+  const offers = await listOffersOf(
+    db,
+    items.map((i) => i.id),
+  );
   return items.map((item) => ({ item, offers: offers.filter((o) => o.item_id === item.id) }));
+}
+
+/** Every offer on these items, by seller. */
+export async function listOffersOf(db: Db, itemIds: readonly string[]) {
+  if (itemIds.length === 0) return [];
+  return db
+    .selectFrom('offers')
+    .selectAll()
+    .where('item_id', 'in', itemIds)
+    .orderBy('seller_id')
+    .execute();
 }

@@ -14,6 +14,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import { GatewayError } from '../errors.ts';
+import { listOffersOf } from '../catalogue/catalogue.repository.ts';
+import { itemView } from '../catalogue/catalogue.ts';
 import { newId } from '../ids.ts';
 import { formatMoney } from '../money.ts';
 import type { OutboundDocument } from '../pipeline/handlers.ts';
@@ -133,16 +135,10 @@ async function itemEntries(
     query = query.where(sql<boolean>`change_txid < ${String(where.below)}::xid8`);
   const items = await query.execute();
   if (items.length === 0) return [];
-  const offers = await db
-    .selectFrom('offers')
-    .selectAll()
-    .where(
-      'item_id',
-      'in',
-      items.map((i) => i.id),
-    )
-    .orderBy('seller_id')
-    .execute();
+  const offers = await listOffersOf(
+    db,
+    items.map((i) => i.id),
+  );
   return items.map((item) => {
     const own = offers.filter((o) => o.item_id === item.id);
     return {
@@ -150,22 +146,7 @@ async function itemEntries(
       category: item.category,
       regions: new Set(own.flatMap((o) => o.regions)),
       sellers: new Set(own.map((o) => o.seller_id)),
-      body: {
-        itemId: item.id,
-        name: item.name,
-        category: item.category,
-        releaseDate: item.release_date,
-        ...(item.gtin === null ? {} : { gtin: item.gtin }),
-        ...(item.description === null ? {} : { description: item.description }),
-        ...(item.attributes.length === 0 ? {} : { attributes: item.attributes }),
-        offers: own.map((o) => ({
-          seller: o.seller_id,
-          sellerItemId: o.seller_item_id,
-          listPrice: formatMoney({ minor: o.list_price_minor, currency: o.currency }),
-          quantityAvailable: o.quantity_available,
-          ...(o.regions.length === 0 ? {} : { regions: o.regions }),
-        })),
-      },
+      body: itemView(item, own),
     };
   });
 }

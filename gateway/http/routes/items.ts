@@ -2,8 +2,8 @@
 import { Hono } from 'hono';
 import type { Kysely } from 'kysely';
 import { listItems } from '../../core/catalogue/catalogue.repository.ts';
+import { itemView } from '../../core/catalogue/catalogue.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { formatMoney } from '../../core/money.ts';
 import type { Database } from '../../db/tables.ts';
 import type { AppEnv } from '../env.ts';
 import { queryDate, queryDateTime, queryLimit, queryText } from '../query.ts';
@@ -26,21 +26,8 @@ export function itemRoutes(db: Kysely<Database>) {
     });
     return c.json({
       items: page.map(({ item, offers }) => ({
-        itemId: item.id,
-        name: item.name,
-        category: item.category,
-        releaseDate: item.release_date,
-        ...(item.gtin === null ? {} : { gtin: item.gtin }),
-        ...(item.description === null ? {} : { description: item.description }),
-        attributes: item.attributes,
+        ...itemView(item, offers),
         updatedAt: item.updated_at.toISOString(),
-        offers: offers.map((o) => ({
-          seller: o.seller_id,
-          sellerItemId: o.seller_item_id,
-          listPrice: formatMoney({ minor: o.list_price_minor, currency: o.currency }),
-          quantityAvailable: o.quantity_available,
-          regions: o.regions,
-        })),
       })),
       nextCursor: page.length === limit ? page[page.length - 1]?.item.id : null,
     });
