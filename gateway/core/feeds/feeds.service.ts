@@ -17,7 +17,7 @@ import { GatewayError } from '../errors.ts';
 import { listOffersOf } from '../catalogue/catalogue.repository.ts';
 import { itemView } from '../catalogue/catalogue.ts';
 import { newId } from '../ids.ts';
-import { formatMoney } from '../money.ts';
+import { reservationView } from '../trading/trading.ts';
 import type { OutboundDocument } from '../pipeline/handlers.ts';
 import type { EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import type { Partner } from '../partners/partners.ts';
@@ -204,15 +204,7 @@ async function reservationEntries(
     category: r.category,
     region: r.delivery_region,
     sellers: new Set(carriers.filter((c) => c.item_id === r.item_id).map((c) => c.seller_id)),
-    body: {
-      reservationId: r.id,
-      itemId: r.item_id,
-      quantity: r.quantity,
-      maxUnitPrice: formatMoney({ minor: r.max_unit_price_minor, currency: r.currency }),
-      neededBy: r.needed_by,
-      biddingDeadline: r.bidding_deadline.toISOString(),
-      ...(r.delivery_region === null ? {} : { deliveryRegion: r.delivery_region }),
-    },
+    body: reservationView(r),
   }));
 }
 

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { GatewayError } from '../../core/errors.ts';
 import { formatMoney } from '../../core/money.ts';
 import { listOpenReservationsForSeller } from '../../core/trading/trading.repository.ts';
+import { reservationView } from '../../core/trading/trading.ts';
 import type { Database } from '../../db/tables.ts';
 import type { AppEnv } from '../env.ts';
 import { queryLimit, queryText } from '../query.ts';
@@ -21,13 +22,7 @@ export function reservationRoutes(db: Kysely<Database>) {
     });
     return c.json({
       reservations: rows.map((r) => ({
-        reservationId: r.id,
-        itemId: r.item_id,
-        quantity: r.quantity,
-        maxUnitPrice: formatMoney({ minor: r.max_unit_price_minor, currency: r.currency }),
-        neededBy: r.needed_by,
-        biddingDeadline: r.bidding_deadline.toISOString(),
-        ...(r.delivery_region === null ? {} : { deliveryRegion: r.delivery_region }),
+        ...reservationView(r),
         myBid:
           r.bid_id === null
             ? null
