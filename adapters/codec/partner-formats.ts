@@ -9,6 +9,7 @@ import type {
   InboundFormat,
   OutboundFormat,
 } from '../../gateway/core/document.ts';
+import type { RenderContext } from '../../gateway/core/delivery/delivery.ts';
 import type { PartnerDirectory } from '../../gateway/core/partners/identification.ts';
 import type { Partner } from '../../gateway/core/partners/partners.ts';
 import type { DecodeDocument } from '../../gateway/core/pipeline/pipeline.service.ts';
@@ -25,8 +26,11 @@ export const CONTENT_TYPES: Readonly<Record<OutboundFormat, string>> = {
 
 export interface PartnerFormats {
   decode: DecodeDocument;
-  /** The text of a document in a format partners receive (UBL falls back to the gateway's XML). */
-  encode: (doc: CanonicalDocument, format: OutboundFormat) => string;
+  /**
+   * The text of a document in a format partners receive (UBL falls back to the gateway's XML);
+   * in UBL the recipient's party carries its own identifier alias when the context gives one.
+   */
+  encode: (doc: CanonicalDocument, format: OutboundFormat, context?: RenderContext) => string;
 }
 
 export function createPartnerFormats(deps: {
@@ -46,8 +50,16 @@ export function createPartnerFormats(deps: {
           return decodeDocument(bytes, format, registry);
       }
     },
-    encode(doc, format) {
-      if (format === 'ubl') return ubl.encode(doc) ?? encodeDocument(doc, 'xml', registry);
+    encode(doc, format, context) {
+      if (format === 'ubl') {
+        const { recipient } = doc.header;
+        const alias = context?.recipientAlias;
+        const aliases =
+          alias === undefined || recipient === undefined
+            ? undefined
+            : new Map([[recipient, alias]]);
+        return ubl.encode(doc, { aliases }) ?? encodeDocument(doc, 'xml', registry);
+      }
       return encodeDocument(doc, format, registry);
     },
   };

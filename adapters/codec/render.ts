@@ -3,7 +3,7 @@
  * against its type's schema, encoded in the recipient's format. The gateway must never queue a
  * document its own contract refuses, so an invalid one is an internal error with the details.
  */
-import type { RenderDocument } from '../../gateway/core/delivery/delivery.ts';
+import type { RenderContext, RenderDocument } from '../../gateway/core/delivery/delivery.ts';
 import type { CanonicalDocument, OutboundFormat } from '../../gateway/core/document.ts';
 import { GatewayError } from '../../gateway/core/errors.ts';
 import type { SchemaRegistry } from '../../schemas/registry.ts';
@@ -16,11 +16,13 @@ import { CONTENT_TYPES } from './partner-formats.ts';
  */
 export function createRenderer(
   registry: SchemaRegistry,
-  encode: (doc: CanonicalDocument, format: OutboundFormat) => string = (doc, format) =>
-    encodeDocument(doc, format === 'json' ? 'json' : 'xml', registry),
+  encode: (doc: CanonicalDocument, format: OutboundFormat, context?: RenderContext) => string = (
+    doc,
+    format,
+  ) => encodeDocument(doc, format === 'json' ? 'json' : 'xml', registry),
 ): RenderDocument {
   const encoder = new TextEncoder();
-  return (doc, format) => {
+  return (doc, format, context) => {
     const checked = registry.validate(doc);
     if (!checked.ok) {
       const first = checked.errors[0];
@@ -30,6 +32,9 @@ export function createRenderer(
         { details: checked.errors },
       );
     }
-    return { body: encoder.encode(encode(doc, format)), contentType: CONTENT_TYPES[format] };
+    return {
+      body: encoder.encode(encode(doc, format, context)),
+      contentType: CONTENT_TYPES[format],
+    };
   };
 }

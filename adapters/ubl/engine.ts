@@ -95,6 +95,7 @@ const P = {
   addressLine: compilePath('cac:AddressLine/cbc:Line'),
   city: compilePath('cbc:CityName'),
   region: compilePath('cbc:CountrySubentity'),
+  regionCode: compilePath('cbc:CountrySubentityCode'),
   postalZone: compilePath('cbc:PostalZone'),
   country: compilePath('cac:Country/cbc:IdentificationCode'),
 };
@@ -202,22 +203,36 @@ class Decoder {
   }
 
   private async each(field: Field, each: UblPath, pointer: string, scope: Scope): Promise<void> {
-    const items: Json[] = [];
+    const items: unknown[] = [];
     const arrayBinding = bindingAt(scope.binding, pointer);
     const itemBinding = arrayBinding?.kind === 'array' ? arrayBinding.items : scope.binding;
     const elements = selectAll(scope.context, scope.root, each);
     for (const [i, node] of elements.entries()) {
+      const where = `${describePath(each, scope.where)}[${i + 1}]`;
+      if (field.fields.length === 0) {
+        const value = this.ownValue(
+          field,
+          node,
+          scope.root,
+          where,
+          `${scope.prefix}${pointer}/${i}`,
+        );
+        if (value !== undefined) items.push(value);
+        continue;
+      }
       const item: Json = {};
       await this.fields(field.fields, {
         root: scope.root,
         context: node,
-        where: `${describePath(each, scope.where)}[${i + 1}]`,
+        where,
         prefix: `${scope.prefix}${pointer}/${i}`,
         binding: itemBinding,
         target: item,
       });
-      items.push(item);
+      items.push(field.flatten === undefined ? item : regroupable(item, field.flatten));
     }
+    if (field.flatten !== undefined)
+      items.splice(0, items.length, ...regroup(items as Json[], field.flatten));
     const minItems = arrayBinding?.schema.minItems;
     if (items.length > 0 || (isRequired(scope.binding, pointer) && minItems === undefined)) {
       setAt(scope.target, pointer, items);
@@ -229,6 +244,22 @@ class Decoder {
         `${this.mapping.canonical} needs ${pointer.slice(1)}: expected at least one ${describePath(each, scope.where)}`,
       );
     }
+  }
+
+  /** An each over values: the element itself converted (text, or a region code). */
+  private ownValue(
+    field: Field,
+    node: UblElement,
+    root: UblElement,
+    where: string,
+    target: string,
+  ): string | undefined {
+    const value = field.as === 'region' ? regionOf(node, root) : textOf(node);
+    if (value === undefined || value === '') {
+      this.problem('mapping', target, 'UBL_FIELD_MISSING', `${where} holds no value`);
+      return undefined;
+    }
+    return value;
   }
 
   /** The first alternative that yields a value; problems recorded; undefined when none does. */
@@ -358,6 +389,11 @@ class Decoder {
       }
       case 'code':
         return this.code(field, path, scope);
+      case 'region': {
+        const node = selectFirst(context, root, path);
+        const value = node === undefined ? undefined : regionOf(node, root);
+        return value === undefined ? undefined : { value };
+      }
       case 'party':
       case 'reservation':
       case 'order':
@@ -623,6 +659,48 @@ class Deferred {
 
 const FAILED = Symbol('failed');
 
+/**
+ * A region code from an Address: its CountrySubentityCode (ISO 3166-2, JP-13), else its
+ * country's IdentificationCode (ISO 3166-1, JP).
+ */
+function regionOf(node: UblElement, root: UblElement): string | undefined {
+  return readValue(node, root, P.regionCode) ?? readValue(node, root, P.country);
+}
+
+/** A region code into an Address: the country always, the subdivision code when it has one. */
+function writeRegion(node: UblElement, root: UblElement, code: string): void {
+  writeValue(node, root, P.country, code.slice(0, 2));
+  if (code.length > 2) writeValue(node, root, P.regionCode, code);
+}
+
+/** A flattened element read back: its one entry of the flattened array, as that array. */
+function regroupable(item: Json, flatten: string): Json {
+  const entry = getAt(item, flatten);
+  setAt(item, flatten, entry === undefined ? [] : [entry]);
+  return item;
+}
+
+/**
+ * Consecutive flattened elements whose item fields are the same are one item with all their
+ * entries: the inverse of writing one element per entry.
+ */
+function regroup(items: readonly Json[], flatten: string): Json[] {
+  const out: Json[] = [];
+  const key = flatten.slice(1);
+  let last: { item: Json; rest: string } | undefined;
+  for (const item of items) {
+    const rest = JSON.stringify({ ...item, [key]: undefined });
+    const entries = (item[key] as unknown[] | undefined) ?? [];
+    if (last !== undefined && last.rest === rest) {
+      (last.item[key] as unknown[]).push(...entries);
+      continue;
+    }
+    last = { item, rest };
+    out.push(item);
+  }
+  return out;
+}
+
 function describeIdentifier(identifier: PartyIdentifier): string {
   return identifier.scheme === NAME_SCHEME
     ? `name "${identifier.value}"`
@@ -710,19 +788,50 @@ export async function decodeWithMapping(
 
 // --- encoding ---------------------------------------------------------------------------------
 
+export interface EncodeOptions {
+  /**
+   * Partner id → the identifier alias its party is written with as cbc:EndpointID (the
+   * receiving partner's own GLN, say), beside PartyIdentification in the gateway's scheme.
+   */
+  aliases?: ReadonlyMap<string, PartyIdentifier>;
+}
+
 interface WriteScope {
   root: UblElement;
   context: UblElement;
   value: unknown;
   index: number;
+  aliases: ReadonlyMap<string, PartyIdentifier>;
 }
 
 /** Canonical → a UBL element tree (not yet ordered or checked: see structure.ts). */
-export function encodeWithMapping(doc: CanonicalDocument, mapping: Mapping): UblElement {
+export function encodeWithMapping(
+  doc: CanonicalDocument,
+  mapping: Mapping,
+  options: EncodeOptions = {},
+): UblElement {
   const root = element(documentNamespace(mapping.ubl), mapping.ubl);
   const context = mapping.split === undefined ? root : ensurePath(root, root, mapping.split, true);
-  writeFields(mapping.fields, { root, context, value: doc, index: 0 });
+  writeFields(mapping.fields, {
+    root,
+    context,
+    value: doc,
+    index: 0,
+    aliases: options.aliases ?? new Map(),
+  });
   return root;
+}
+
+/** The items an each writes: each item, or with flatten each item once per entry of its array. */
+function eachViews(items: readonly unknown[], flatten: string | undefined): unknown[] {
+  if (flatten === undefined) return [...items];
+  const key = flatten.slice(1);
+  return items.flatMap((item) => {
+    const entries: unknown = getAt(item, flatten);
+    return Array.isArray(entries)
+      ? entries.map((entry: unknown) => ({ ...(item as Json), [key]: entry }))
+      : [];
+  });
 }
 
 function firstPath(field: Field): Extract<Alternative, { kind: 'path' }> | undefined {
@@ -752,9 +861,15 @@ function writeFields(fields: readonly Field[], scope: WriteScope): void {
     if (field.each !== undefined) {
       const items = getAt(scope.value, field.canonical[0] ?? '');
       if (!Array.isArray(items)) continue;
-      items.forEach((item, index) => {
+      eachViews(items, field.flatten).forEach((item, index) => {
         const node = ensurePath(scope.context, scope.root, field.each as UblPath, true);
-        writeFields(field.fields, { root: scope.root, context: node, value: item, index });
+        if (field.fields.length > 0) {
+          writeFields(field.fields, { ...scope, context: node, value: item, index });
+        } else if (field.as === 'region') {
+          writeRegion(node, scope.root, String(item));
+        } else {
+          node.text = String(item);
+        }
       });
       continue;
     }
@@ -804,12 +919,21 @@ function writeField(
       write(toBase64(String(value)));
       return;
     case 'party': {
+      // The gateway's scheme always, so the party reads back without aliases; the partner's
+      // own identifier as the endpoint when it registered one.
       const party = ensurePath(context, root, path);
-      for (const idPath of [P.endpoint, P.partyId]) {
-        writeValue(party, root, idPath, String(value)).attributes.set('schemeID', GATEWAY_SCHEME);
-      }
+      const alias = scope.aliases.get(String(value));
+      const endpoint = alias ?? { scheme: GATEWAY_SCHEME, value: String(value) };
+      writeValue(party, root, P.endpoint, endpoint.value).attributes.set(
+        'schemeID',
+        endpoint.scheme,
+      );
+      writeValue(party, root, P.partyId, String(value)).attributes.set('schemeID', GATEWAY_SCHEME);
       return;
     }
+    case 'region':
+      writeRegion(ensurePath(context, root, path), root, String(value));
+      return;
     case 'item':
       writeValue(ensurePath(context, root, path), root, P.catalogueItem, String(value));
       return;

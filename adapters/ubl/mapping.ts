@@ -32,6 +32,7 @@ export type Conversion =
   | 'order'
   | 'reservation'
   | 'address'
+  | 'region'
   | 'position';
 
 export type Alternative =
@@ -61,6 +62,8 @@ export interface Field {
   /** Required by this mapping where the canonical schema leaves it to the core (a bid's price). */
   required: boolean;
   each?: UblPath;
+  /** With each: one element per entry of this array of the item (a single-segment pointer). */
+  flatten?: string;
   fields: readonly Field[];
 }
 
@@ -114,6 +117,7 @@ interface RawField {
   missing?: { code: string; message: string };
   required?: boolean;
   each?: string;
+  flatten?: string;
   fields?: RawField[];
 }
 
@@ -295,6 +299,7 @@ function compileField(raw: RawField): Field {
     missing: raw.missing,
     required: raw.required === true,
     each: raw.each === undefined ? undefined : compilePath(raw.each),
+    flatten: raw.flatten,
     fields: (raw.fields ?? []).map(compileField),
   };
 }
@@ -330,6 +335,17 @@ function requiredPointers(node: ObjectBinding, prefix: string): string[] {
 }
 
 const STRUCTURED: ReadonlySet<Conversion> = new Set(['money', 'address']);
+
+/** The conversions an each over values (no fields) may apply at each element itself. */
+const VALUE_EACH: ReadonlySet<Conversion> = new Set(['text', 'region']);
+
+/** The structure type a conversion's UBL element must be. */
+const ELEMENT_KIND: Partial<Record<Conversion, string>> = {
+  party: 'Party',
+  item: 'Item',
+  address: 'Address',
+  region: 'Address',
+};
 
 function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
   const problems: string[] = [];
@@ -401,7 +417,7 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
           continue;
         }
         const type = typeOfPath(alternative.path, rootType, contextType, problems);
-        const wanted = { party: 'Party', item: 'Item', address: 'Address' }[field.as as string];
+        const wanted = ELEMENT_KIND[field.as];
         if (wanted !== undefined && type !== wanted) {
           problems.push(`${where}: ${alternative.path.source} is a ${type}, not a ${wanted}`);
         }
@@ -412,6 +428,9 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
       for (const path of [field.seller, field.item, ...field.sellerItemIds, ...field.addressName]) {
         if (path !== undefined) typeOfPath(path, rootType, contextType, problems);
       }
+      if (field.flatten !== undefined && field.each === undefined) {
+        problems.push(`${where}: flatten goes with each`);
+      }
       if (field.each !== undefined) {
         const pointer = field.canonical[0];
         const array = pointer === undefined ? undefined : bindingAt(base, pointer);
@@ -421,6 +440,23 @@ function checkMapping(mapping: Mapping, registry: SchemaRegistry): string[] {
         }
         const itemType = typeOfPath(field.each, rootType, contextType, problems);
         if (field.direction !== 'out') filled.add(prefix + (pointer ?? ''));
+        if (
+          field.flatten !== undefined &&
+          bindingAt(array.items, field.flatten)?.kind !== 'array'
+        ) {
+          problems.push(`${where}: flatten ${field.flatten} is not an array of its items`);
+        }
+        if (field.fields.length === 0) {
+          const wanted = ELEMENT_KIND[field.as];
+          if (!VALUE_EACH.has(field.as) || array.items.kind !== 'string') {
+            problems.push(
+              `${where}: an each without fields converts string values as text or region`,
+            );
+          } else if (wanted !== undefined && itemType !== wanted) {
+            problems.push(`${where}: ${field.each.source} is a ${itemType}, not a ${wanted}`);
+          }
+          continue;
+        }
         checkFields(field.fields, array.items, `${prefix}${pointer ?? ''}/*`, itemType);
         continue;
       }

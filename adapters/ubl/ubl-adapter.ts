@@ -24,6 +24,7 @@ import {
   encodeWithMapping,
   getAt,
   mappingApplies,
+  type EncodeOptions,
   type EngineContext,
 } from './engine.ts';
 import { loadMappings, type Mapping, type MappingSet } from './mapping.ts';
@@ -43,10 +44,18 @@ export type UblDecodeResult =
 export interface UblAdapter {
   readonly mappings: MappingSet;
   decode(bytes: Uint8Array | string, context: EngineContext): Promise<UblDecodeResult>;
-  /** The UBL text of an outbound document, or undefined when UBL has no form for it. */
-  encode(doc: CanonicalDocument, options?: { pretty?: boolean }): string | undefined;
+  /**
+   * The UBL text of an outbound document, or undefined when UBL has no form for it. With
+   * `aliases`, the parties of those partners are written with their own identifier as the
+   * EndpointID (see EncodeOptions).
+   */
+  encode(doc: CanonicalDocument, options?: UblWriteOptions): string | undefined;
   /** Any mapping, either direction (tests, `convert`): the UBL text, checked against the structure. */
-  encodeWith(doc: CanonicalDocument, mapping: Mapping, options?: { pretty?: boolean }): string;
+  encodeWith(doc: CanonicalDocument, mapping: Mapping, options?: UblWriteOptions): string;
+}
+
+export interface UblWriteOptions extends EncodeOptions {
+  pretty?: boolean;
 }
 
 const VERSION = compilePath('/cbc:UBLVersionID');
@@ -133,12 +142,8 @@ export function createUblAdapter(
     return { ok: true, document: first, derived: documents };
   }
 
-  function encodeWith(
-    doc: CanonicalDocument,
-    mapping: Mapping,
-    options: { pretty?: boolean } = {},
-  ) {
-    const root = encodeWithMapping(doc, mapping);
+  function encodeWith(doc: CanonicalDocument, mapping: Mapping, options: UblWriteOptions = {}) {
+    const root = encodeWithMapping(doc, mapping, options);
     sortToSchema(root);
     const problems = structureProblems(root);
     if (problems.length > 0) {

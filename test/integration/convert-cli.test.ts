@@ -111,6 +111,48 @@ describe('convert --from ubl', () => {
     expect(result.stderr).toContain('not converted');
   });
 
+  it("shows a carrier's transport execution plan as the TransportTerms it becomes", async () => {
+    const plan = path.join(tempDir(), 'plan.xml');
+    const ubl = 'urn:oasis:names:specification:ubl:schema:xsd:';
+    fs.writeFileSync(
+      plan,
+      `<TransportExecutionPlan xmlns="${ubl}TransportExecutionPlan-2" xmlns:cac="${ubl}CommonAggregateComponents-2" xmlns:cbc="${ubl}CommonBasicComponents-2">
+  <cbc:ID>TEP-9</cbc:ID><cbc:IssueDate>2036-02-23</cbc:IssueDate>
+  <cac:TransportUserParty/>
+  <cac:TransportServiceProviderParty><cbc:EndpointID schemeID="NAKADACHI">CARRIER-X</cbc:EndpointID></cac:TransportServiceProviderParty>
+  <cac:TransportExecutionPlanRequestDocumentReference><cbc:ID>TND-1</cbc:ID></cac:TransportExecutionPlanRequestDocumentReference>
+  <cac:ServiceStartTimePeriod><cbc:StartDate>2036-04-01</cbc:StartDate></cac:ServiceStartTimePeriod>
+  <cac:ServiceEndTimePeriod><cbc:EndDate>2036-04-03</cbc:EndDate></cac:ServiceEndTimePeriod>
+  <cac:Consignment><cbc:ID>1</cbc:ID><cac:FreightAllowanceCharge><cbc:ChargeIndicator>true</cbc:ChargeIndicator><cbc:Amount currencyID="JPY">88000</cbc:Amount></cac:FreightAllowanceCharge></cac:Consignment>
+</TransportExecutionPlan>`,
+    );
+    const result = await cli([
+      'convert',
+      '--from',
+      'ubl',
+      '--to',
+      'json',
+      plan,
+      '--aliases',
+      ALIASES,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      header: {
+        type: 'TransportTerms',
+        messageId: 'TEP-9',
+        sentAt: '2036-02-23T00:00:00Z',
+        sender: 'CARRIER-X',
+      },
+      body: {
+        tenderId: 'TND-1',
+        fee: { amount: '88000', currency: 'JPY' },
+        pickupDate: '2036-04-01',
+        deliveryDate: '2036-04-03',
+      },
+    });
+  });
+
   it('refuses bad usage with exit code 2', async () => {
     for (const argv of [
       ['convert', '--from', 'ubl', '--to', 'json'],
@@ -145,67 +187,115 @@ describe('convert --to ubl', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('UBL has no document for ECheck');
   });
+
+  it('writes the item feed as a catalogue, and has no UBL for settlement instructions', async () => {
+    const examples = path.join(import.meta.dirname, '../../schemas/examples');
+    const feed = await cli([
+      'convert',
+      '--from',
+      'json',
+      '--to',
+      'ubl',
+      `${examples}/ItemFeed.json`,
+    ]);
+    expect(feed.code, feed.stderr).toBe(0);
+    expect(feed.stdout).toContain(
+      '<Catalogue xmlns="urn:oasis:names:specification:ubl:schema:xsd:Catalogue-2"',
+    );
+    expect(feed.stdout.match(/<cac:CatalogueLine>/g)).toHaveLength(3);
+    const instruction = await cli([
+      'convert',
+      '--from',
+      'xml',
+      '--to',
+      'ubl',
+      `${examples}/SettlementInstruction.xml`,
+    ]);
+    expect(instruction.code).toBe(1);
+    expect(instruction.stderr).toContain('UBL has no document for SettlementInstruction');
+  });
 });
 
 // The CLI uses its own embedded database either way: once is enough.
 describe.skipIf(onPostgres)('aliases from the gateway', () => {
-  it('are registered with partner alias-add and used by convert without a file', async () => {
-    const env = { DATA_DIR: tempDir() };
-    // A running gateway holds the database: the CLI goes through its admin API (one open).
-    const gateway = await startGateway(
-      loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', ROLE: 'api', LOG_LEVEL: 'silent' }),
-      { logger: createLogger('silent') },
-    );
-    try {
-      for (const argv of [
-        [
-          'partner',
-          'add',
-          '--id',
-          'MODERNA',
-          '--name',
-          'Moderna',
-          '--roles',
-          'seller',
-          '--format',
-          'ubl',
-        ],
-        ['partner', 'alias-add', '--id', 'MODERNA', '--scheme', 'gln', '--value', '7302347231111'],
-      ]) {
-        const result = await cli(argv, env);
+  // Starts a gateway on a fresh embedded database (migrations included): slow on a busy machine.
+  it(
+    'are registered with partner alias-add and used by convert without a file',
+    { timeout: 90_000 },
+    async () => {
+      const env = { DATA_DIR: tempDir() };
+      // A running gateway holds the database: the CLI goes through its admin API (one open).
+      const gateway = await startGateway(
+        loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', ROLE: 'api', LOG_LEVEL: 'silent' }),
+        { logger: createLogger('silent') },
+      );
+      try {
+        for (const argv of [
+          [
+            'partner',
+            'add',
+            '--id',
+            'MODERNA',
+            '--name',
+            'Moderna',
+            '--roles',
+            'seller',
+            '--format',
+            'ubl',
+          ],
+          [
+            'partner',
+            'alias-add',
+            '--id',
+            'MODERNA',
+            '--scheme',
+            'gln',
+            '--value',
+            '7302347231111',
+          ],
+        ]) {
+          const result = await cli(argv, env);
+          expect(result.code, result.stderr).toBe(0);
+        }
+        expect((await cli(['partner', 'aliases', '--id', 'MODERNA'], env)).stdout).toContain(
+          'GLN     7302347231111',
+        );
+        expect((await cli(['partner', 'show', '--id', 'MODERNA'], env)).stdout).toMatch(
+          /sends\s+ubl/,
+        );
+        const result = await cli(
+          [
+            'convert',
+            '--from',
+            'ubl',
+            '--to',
+            'json',
+            example('UBL-OrderResponse-2.1-Example.xml'),
+          ],
+          env,
+        );
         expect(result.code, result.stderr).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({
+          header: { sender: 'MODERNA', messageId: '7' },
+          body: { dealId: '34' },
+        });
+        const removed = await cli(
+          [
+            'partner',
+            'alias-remove',
+            '--id',
+            'MODERNA',
+            '--scheme',
+            'GLN',
+            '--value',
+            '7302347231111',
+          ],
+          env,
+        );
+        expect(removed.stdout).toBe('GLN 7302347231111 no longer names partner MODERNA');
+      } finally {
+        await gateway.stop();
       }
-      expect((await cli(['partner', 'aliases', '--id', 'MODERNA'], env)).stdout).toContain(
-        'GLN     7302347231111',
-      );
-      expect((await cli(['partner', 'show', '--id', 'MODERNA'], env)).stdout).toMatch(
-        /sends\s+ubl/,
-      );
-      const result = await cli(
-        ['convert', '--from', 'ubl', '--to', 'json', example('UBL-OrderResponse-2.1-Example.xml')],
-        env,
-      );
-      expect(result.code, result.stderr).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({
-        header: { sender: 'MODERNA', messageId: '7' },
-        body: { dealId: '34' },
-      });
-      const removed = await cli(
-        [
-          'partner',
-          'alias-remove',
-          '--id',
-          'MODERNA',
-          '--scheme',
-          'GLN',
-          '--value',
-          '7302347231111',
-        ],
-        env,
-      );
-      expect(removed.stdout).toBe('GLN 7302347231111 no longer names partner MODERNA');
-    } finally {
-      await gateway.stop();
-    }
-  });
+    },
+  );
 });

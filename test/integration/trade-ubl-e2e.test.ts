@@ -1,16 +1,22 @@
 /**
- * A whole trade with a UBL-speaking buyer and seller beside a JSON seller, a JSON settlement
- * organ and an XML carrier, every partner receiving by signed push at a real local receiver:
- * the buyer's RFQ, the seller's quotation on the gateway's RFQ line, the award and the
- * intermediary's order, the seller's order response, the tenders, the e-check, the buyer's UBL
- * order carrying it, the seller's despatch advice, the carrier's status reports, the payment.
- * UBL partners send and receive UBL where UBL has the document (written in different namespace
- * prefix styles) and the gateway's own forms for the rest; every UBL document the gateway sends
- * keeps the declared structure and reads back to what the other side sent.
+ * A whole trade with a UBL-speaking buyer, seller and carrier beside a JSON seller, a JSON
+ * settlement organ and an XML carrier, every partner receiving by signed push at a real local
+ * receiver: the item feed (a UBL Catalogue), the buyer's RFQ, the seller's quotation on the
+ * gateway's RFQ line, the award and the intermediary's order, the seller's order response, the
+ * transport tender (a TransportExecutionPlanRequest, the UBL carrier's plan, its tender result),
+ * the e-check, the buyer's UBL order carrying it, the seller's despatch advice and forwarding
+ * instructions, the carrier's schedule and status reports (TransportationStatus), the payment
+ * notice and advices (RemittanceAdvice). UBL partners send and receive UBL where UBL has the
+ * document (written in different namespace prefix styles) and the gateway's own forms for the
+ * rest; every UBL document the gateway sends keeps the declared structure, names the receiving
+ * partner by its own GLN as well as by its id, and reads back to what the other side sent.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeDocument } from '../../adapters/codec/index.ts';
+import { structureProblems } from '../../adapters/ubl/structure.ts';
+import { compilePath, readValue } from '../../adapters/ubl/ubl-path.ts';
+import { parseUbl } from '../../adapters/ubl/ubl-xml.ts';
 import {
   judgeDueReservations,
   judgeDueTenders,
@@ -28,6 +34,7 @@ const CAC = `${UBL}CommonAggregateComponents-2`;
 const CBC = `${UBL}CommonBasicComponents-2`;
 const BUYER_GLN = '5790000000011';
 const SELLER_GLN = '5790000000028';
+const CARRIER_GLN = '5790000000035';
 const GTIN = '4900000000024';
 
 const CAST: [string, string, string][] = [
@@ -36,6 +43,7 @@ const CAST: [string, string, string][] = [
   ['SELLER-J', 'seller', 'json'],
   ['SETTLE-J', 'settlement', 'json'],
   ['CARRIER-X', 'carrier', 'xml'],
+  ['CARRIER-U', 'carrier', 'ubl'],
 ];
 
 const registry = createSchemaRegistry();
@@ -45,7 +53,12 @@ const partners: Record<string, RegisteredPartner> = {};
 const receivers: Record<string, Receiver> = {};
 
 beforeAll(async () => {
-  harness = await startDeliveryHarness();
+  // Generous push timeouts: on a loaded machine a 1 s timeout retries a push that did arrive,
+  // and at-least-once delivery then shows a partner the same document twice.
+  harness = await startDeliveryHarness({
+    DELIVERY_TIMEOUT_MS: '10000',
+    DELIVERY_LEASE_MS: '20000',
+  });
   trading = {
     db: harness.database.db,
     settings: { commissionRatePercent: '2.5', confirmWindowS: 3600, tenderWindowS: 3600 },
@@ -64,6 +77,7 @@ beforeAll(async () => {
   for (const [id, value] of [
     ['BUYER-U', BUYER_GLN],
     ['SELLER-U', SELLER_GLN],
+    ['CARRIER-U', CARRIER_GLN],
   ] as const) {
     const added = await harness.admin('POST', `/admin/v1/partners/${id}/aliases`, {
       scheme: 'GLN',
@@ -81,6 +95,10 @@ beforeAll(async () => {
     );
     expect(subscribed.status).toBe(200);
   }
+  const items = await harness.admin('PUT', '/admin/v1/partners/BUYER-U/feeds/items', {
+    mode: 'immediate',
+  });
+  expect(items.status).toBe(200);
 });
 
 afterAll(async () => {
@@ -173,6 +191,22 @@ function nth(partner: string, kind: string, n = 1): Promise<string> {
 /** The n-th UBL `root` a partner received, read back as the canonical `type` it carries. */
 async function ublAt(partner: string, root: string, type: string, n = 1) {
   return readOutboundUbl(await nth(partner, `ubl:${root}`, n), type);
+}
+
+/** The value at a path (mapping syntax) in a UBL text. */
+function ublValue(text: string, path: string): string | undefined {
+  const parsed = parseUbl(text);
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return readValue(parsed.root, parsed.root, compilePath(path));
+}
+
+/** How a UBL document the gateway sent names a party: its endpoint, and its id in the gateway scheme. */
+function partyIn(text: string, path: string) {
+  return {
+    endpoint: ublValue(text, `${path}/cbc:EndpointID`),
+    scheme: ublValue(text, `${path}/cbc:EndpointID/@schemeID`),
+    id: ublValue(text, `${path}/cac:PartyIdentification/cbc:ID`),
+  };
 }
 
 // --- the partners' UBL documents -------------------------------------------------------------
@@ -289,8 +323,51 @@ const despatchAdvice = (orderId: string) => `<?xml version="1.0" encoding="UTF-8
   <cac:DespatchLine><cbc:ID>1</cbc:ID><cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference><cac:Item/></cac:DespatchLine>
 </DespatchAdvice>`;
 
+/** The UBL carrier's answer to the tender: its plan, naming the gateway's request by its ID. */
+const carriersPlan = (tenderId: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<TransportExecutionPlan xmlns="${UBL}TransportExecutionPlan-2" xmlns:cac="${CAC}" xmlns:cbc="${CBC}">
+  <cbc:UBLVersionID>2.1</cbc:UBLVersionID>
+  <cbc:ID>TEP-CU-1</cbc:ID>
+  <cbc:IssueDate>${today}</cbc:IssueDate>
+  <cbc:IssueTime>11:00:00Z</cbc:IssueTime>
+  <cbc:TransportServiceProviderRemarks>Two pallets, tail lift</cbc:TransportServiceProviderRemarks>
+  <cac:TransportUserParty><cac:PartyIdentification><cbc:ID schemeID="NAKADACHI">NAKADACHI</cbc:ID></cac:PartyIdentification></cac:TransportUserParty>
+  <cac:TransportServiceProviderParty><cbc:EndpointID schemeID="GLN">${CARRIER_GLN}</cbc:EndpointID></cac:TransportServiceProviderParty>
+  <cac:TransportExecutionPlanRequestDocumentReference><cbc:ID>${tenderId}</cbc:ID></cac:TransportExecutionPlanRequestDocumentReference>
+  <cac:ServiceStartTimePeriod><cbc:StartDate>2036-08-18</cbc:StartDate></cac:ServiceStartTimePeriod>
+  <cac:ServiceEndTimePeriod><cbc:EndDate>2036-08-19</cbc:EndDate></cac:ServiceEndTimePeriod>
+  <cac:TransportExecutionTerms><cac:ServiceChargePaymentTerms><cbc:Amount currencyID="JPY">52000</cbc:Amount></cac:ServiceChargePaymentTerms></cac:TransportExecutionTerms>
+  <cac:Consignment><cbc:ID>1</cbc:ID></cac:Consignment>
+</TransportExecutionPlan>`;
+
+/** The UBL seller hands the order's goods to the carrier: its own item id, the order's address. */
+const forwardingInstructions = (orderId: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<fi:ForwardingInstructions xmlns:fi="${UBL}ForwardingInstructions-2" xmlns:cac="${CAC}" xmlns:cbc="${CBC}">
+  <cbc:UBLVersionID>2.1</cbc:UBLVersionID>
+  <cbc:ID>FI-U-1</cbc:ID>
+  <cbc:IssueDate>${today}</cbc:IssueDate>
+  <cbc:ShippingOrderID>${orderId}</cbc:ShippingOrderID>
+  <cac:ConsignorParty><cbc:EndpointID schemeID="GLN">${SELLER_GLN}</cbc:EndpointID></cac:ConsignorParty>
+  <cac:Shipment>
+    <cbc:ID>1</cbc:ID>
+    <cac:GoodsItem>
+      <cbc:Quantity unitCode="C62">100</cbc:Quantity>
+      <cac:Item><cbc:Name>Aozora HX-9</cbc:Name><cac:SellersItemIdentification><cbc:ID>U-1</cbc:ID></cac:SellersItemIdentification></cac:Item>
+    </cac:GoodsItem>
+    <cac:Delivery>
+      <cac:DeliveryAddress>
+        <cbc:StreetName>Umeda</cbc:StreetName><cbc:BuildingNumber>3-1-1</cbc:BuildingNumber>
+        <cbc:CityName>Osaka</cbc:CityName><cbc:PostalZone>530-0001</cbc:PostalZone>
+        <cac:Country><cbc:IdentificationCode>JP</cbc:IdentificationCode></cac:Country>
+      </cac:DeliveryAddress>
+      <cac:RequestedDeliveryPeriod><cbc:EndDate>2036-08-31</cbc:EndDate></cac:RequestedDeliveryPeriod>
+      <cac:DeliveryParty><cac:PartyName><cbc:Name>Umeda Trading</cbc:Name></cac:PartyName></cac:DeliveryParty>
+    </cac:Delivery>
+  </cac:Shipment>
+</fi:ForwardingInstructions>`;
+
 it(
-  'runs a whole trade with a UBL buyer and seller beside JSON and XML partners',
+  'runs a whole trade with UBL partners beside JSON and XML ones, every flow document in UBL where UBL has it',
   { timeout: 60_000 },
   async () => {
     // 1. both sellers carry the item (a UBL partner may still send the gateway's JSON)
@@ -311,7 +388,50 @@ it(
       releaseDate: '2036-09-01',
       listPrice: { amount: '31500', currency: 'JPY' },
       quantityAvailable: 500,
+      regions: ['JP-13', 'JP-27'],
     });
+
+    // the UBL buyer follows the catalogue: a Catalogue line per seller's offer of the item (the
+    // second notice's feed holds both offers; the two feeds may arrive in either order)
+    const catalogueXml = await eventually(
+      () =>
+        received('BUYER-U').find(
+          (d) => d.kind === 'ubl:Catalogue' && d.text.split('<cac:CatalogueLine>').length === 3,
+        )?.text,
+      'the catalogue with both offers at BUYER-U',
+    );
+    expect(partyIn(catalogueXml, '/cac:ReceiverParty')).toEqual({
+      endpoint: BUYER_GLN,
+      scheme: 'GLN',
+      id: 'BUYER-U',
+    });
+    const catalogue = await readOutboundUbl(catalogueXml, 'ItemFeed');
+    expect(catalogue.body.items).toEqual([
+      expect.objectContaining({
+        itemId,
+        gtin: GTIN,
+        name: 'Aozora HX-9',
+        releaseDate: '2036-09-01',
+      }),
+    ]);
+    const offers = (catalogue.body.items as { offers: Record<string, unknown>[] }[])[0]?.offers;
+    expect(offers).toHaveLength(2);
+    expect(offers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          seller: 'SELLER-U',
+          sellerItemId: 'U-1',
+          listPrice: { amount: '31000', currency: 'JPY' },
+          quantityAvailable: 500,
+        }),
+        expect.objectContaining({
+          seller: 'SELLER-J',
+          sellerItemId: 'J-1',
+          listPrice: { amount: '31500', currency: 'JPY' },
+          regions: ['JP-13', 'JP-27'],
+        }),
+      ]),
+    );
 
     // 2. the UBL buyer's RFQ is a reservation; both sellers hear of it in their own form
     const { reservationId } = await sendUbl('BUYER-U', rfq());
@@ -346,7 +466,13 @@ it(
       harness.database.db,
     );
     await judgeDueReservations(trading);
-    const award = await ublAt('BUYER-U', 'OrderResponse', 'Award');
+    const awardXml = await nth('BUYER-U', 'ubl:OrderResponse');
+    expect(partyIn(awardXml, '/cac:BuyerCustomerParty/cac:Party')).toEqual({
+      endpoint: BUYER_GLN,
+      scheme: 'GLN',
+      id: 'BUYER-U',
+    });
+    const award = await readOutboundUbl(awardXml, 'Award');
     expect(award.body).toMatchObject({
       reservationId,
       bidId,
@@ -375,13 +501,31 @@ it(
       .executeTakeFirstOrThrow();
     expect(deal.status).toBe('confirmed');
 
-    // 6. the tenders, to a JSON organ and an XML carrier
+    // 6. the tenders, to a JSON organ, an XML carrier and a UBL carrier asked for its plan
     await nth('SETTLE-J', 'SettlementRequest');
     await nth('CARRIER-X', 'TransportRequest');
     const tenders = await harness.database.db
       .selectFrom('tenders')
       .select(['id', 'kind'])
       .execute();
+    const transportTender = tenders.find((t) => t.kind === 'transport')?.id;
+    const planRequestXml = await nth('CARRIER-U', 'ubl:TransportExecutionPlanRequest');
+    expect(partyIn(planRequestXml, '/cac:TransportServiceProviderParty')).toEqual({
+      endpoint: CARRIER_GLN,
+      scheme: 'GLN',
+      id: 'CARRIER-U',
+    });
+    const planRequest = await readOutboundUbl(planRequestXml, 'TransportRequest');
+    expect(planRequest.body).toMatchObject({
+      tenderId: transportTender,
+      dealId,
+      seller: 'SELLER-U',
+      items: [{ itemId, name: 'Aozora HX-9', quantity: 100 }],
+      destinationRegion: 'JP',
+      neededBy: '2036-08-31',
+    });
+    // the UBL carrier's plan costs more than the XML carrier's terms
+    await sendUbl('CARRIER-U', carriersPlan(transportTender!));
     for (const tender of tenders) {
       if (tender.kind === 'settlement') {
         await sendJson('SETTLE-J', 'SettlementTerms', {
@@ -403,6 +547,12 @@ it(
     );
     await judgeDueTenders(trading);
     await nth('CARRIER-X', 'TransportCommission');
+    const tenderResult = await ublAt('CARRIER-U', 'ApplicationResponse', 'TenderResult');
+    expect(tenderResult.body).toMatchObject({
+      tenderId: transportTender,
+      dealId,
+      outcome: 'not-selected',
+    });
 
     // 7. the e-check: asked for in JSON, received in the gateway's XML (UBL has no e-check)
     const funded = await harness.admin('POST', '/admin/v1/accounts/BUYER-U/fundings', {
@@ -454,12 +604,37 @@ it(
       expectedShipDate: '2036-08-18',
       note: 'packed in 4 cartons',
     });
-    await sendJson('SELLER-U', 'DistributionInstruction', {
+    // the UBL seller instructs the carrier with forwarding instructions, naming its own item id
+    await sendUbl('SELLER-U', forwardingInstructions(orderId!));
+    const instruction = decodeDocument(
+      await nth('CARRIER-X', 'DistributionInstruction'),
+      'xml',
+      registry,
+    );
+    if (!instruction.ok) throw new Error(JSON.stringify(instruction.errors));
+    expect(instruction.document.body).toEqual({
       orderId,
       commodities: [{ itemId, name: 'Aozora HX-9', quantity: 100 }],
       distributionAddress: copy.body.distributionAddress,
+      neededBy: '2036-08-31',
     });
-    await nth('CARRIER-X', 'DistributionInstruction');
+
+    // the XML carrier's schedule reaches the UBL seller and buyer as a TransportationStatus
+    await sendXml(
+      'CARRIER-X',
+      'DeliverySchedule',
+      `<OrderId>${orderId}</OrderId><DeliveryDate>2036-08-19</DeliveryDate><WindowStart>2036-08-19T09:00:00+09:00</WindowStart><WindowEnd>2036-08-19T12:00:00+09:00</WindowEnd><Note>Call ahead</Note>`,
+    );
+    for (const partner of ['SELLER-U', 'BUYER-U']) {
+      const schedule = await ublAt(partner, 'TransportationStatus', 'DeliverySchedule');
+      expect(schedule.body).toEqual({
+        orderId,
+        deliveryDate: '2036-08-19',
+        windowStart: '2036-08-19T09:00:00+09:00',
+        windowEnd: '2036-08-19T12:00:00+09:00',
+        note: 'Call ahead',
+      });
+    }
 
     // 10. the XML carrier reports; the UBL seller reads transportation statuses
     await sendXml(
@@ -467,7 +642,7 @@ it(
       'DeliveryStatus',
       `<OrderId>${orderId}</OrderId><Status>in-transit</Status><At>2036-08-19T08:00:00Z</At><Location>Osaka hub</Location>`,
     );
-    const status = await ublAt('SELLER-U', 'TransportationStatus', 'DeliveryStatus');
+    const status = await ublAt('SELLER-U', 'TransportationStatus', 'DeliveryStatus', 2);
     expect(status.body).toEqual({
       orderId,
       status: 'in-transit',
@@ -479,15 +654,22 @@ it(
       'DeliveryComplete',
       `<OrderId>${orderId}</OrderId><DeliveredAt>2036-08-19T15:30:00Z</DeliveredAt><ReceivedBy>K. Sato</ReceivedBy>`,
     );
-    const complete = await ublAt('SELLER-U', 'TransportationStatus', 'DeliveryComplete', 2);
+    const complete = await ublAt('SELLER-U', 'TransportationStatus', 'DeliveryComplete', 3);
     expect(complete.body).toEqual({
       orderId,
       deliveredAt: '2036-08-19T15:30:00Z',
       receivedBy: 'K. Sato',
     });
 
-    // 11. payment: the buyer's notice and the seller's demand, in JSON; advices in the gateway's XML
+    // 11. payment: the buyer's notice and the seller's demand in JSON (UBL has neither); the
+    // notice and the advices reach the UBL partners as RemittanceAdvices
     await sendJson('BUYER-U', 'PaymentNotice', {
+      orderId,
+      checkNumber,
+      amount: { amount: '2980000', currency: 'JPY' },
+    });
+    const paymentNotice = await ublAt('SELLER-U', 'RemittanceAdvice', 'PaymentNotice');
+    expect(paymentNotice.body).toEqual({
       orderId,
       checkNumber,
       amount: { amount: '2980000', currency: 'JPY' },
@@ -499,8 +681,23 @@ it(
       orderId,
       amount: { amount: '2980000', currency: 'JPY' },
     });
-    await nth('SELLER-U', 'PaymentAdvice');
-    await nth('BUYER-U', 'PaymentAdvice');
+    for (const [partner, n] of [
+      ['SELLER-U', 2],
+      ['BUYER-U', 1],
+    ] as const) {
+      const advice = await ublAt(partner, 'RemittanceAdvice', 'PaymentAdvice', n);
+      expect(advice.body).toEqual({
+        checkNumber,
+        orderId,
+        amount: { amount: '2980000', currency: 'JPY' },
+        payer: 'BUYER-U',
+        payee: 'SELLER-U',
+        commission: { amount: '74500', currency: 'JPY' },
+        status: 'paid',
+        at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      });
+    }
+    await nth('SETTLE-J', 'SettlementInstruction');
 
     // Each party got its documents, in its own form, once each.
     const kinds = (partner: string) =>
@@ -508,20 +705,43 @@ it(
         .map((d) => d.kind)
         .sort();
     expect(kinds('BUYER-U')).toEqual(
-      ['ECheck', 'PaymentAdvice', 'ubl:DespatchAdvice', 'ubl:OrderResponse'].sort(),
+      [
+        'ECheck',
+        'ubl:Catalogue',
+        'ubl:Catalogue',
+        'ubl:DespatchAdvice',
+        'ubl:OrderResponse',
+        'ubl:RemittanceAdvice',
+        'ubl:TransportationStatus',
+      ].sort(),
     );
     expect(kinds('SELLER-U')).toEqual(
       [
-        'PaymentAdvice',
-        'PaymentNotice',
         'ubl:Order',
         'ubl:Order',
+        'ubl:RemittanceAdvice',
+        'ubl:RemittanceAdvice',
         'ubl:RequestForQuotation',
+        'ubl:TransportationStatus',
         'ubl:TransportationStatus',
         'ubl:TransportationStatus',
       ].sort(),
     );
     expect(kinds('SELLER-J')).toEqual(['BidResult', 'ReservationFeed']);
+    expect(kinds('CARRIER-U')).toEqual(
+      ['ubl:ApplicationResponse', 'ubl:TransportExecutionPlanRequest'].sort(),
+    );
+    expect(kinds('CARRIER-X')).toEqual(
+      ['DistributionInstruction', 'TransportCommission', 'TransportRequest'].sort(),
+    );
+    // Every UBL document the gateway pushed keeps the declared UBL 2.1 structure.
+    for (const partner of Object.keys(receivers)) {
+      for (const document of received(partner).filter((d) => d.kind.startsWith('ubl:'))) {
+        const parsed = parseUbl(document.text);
+        if (!parsed.ok) throw new Error(parsed.error.message);
+        expect(structureProblems(parsed.root), `${partner} ${document.kind}`).toEqual([]);
+      }
+    }
     for (const partner of Object.keys(receivers)) {
       const ids = receivers[partner]!.requests.map((r) => r.messageId);
       expect(new Set(ids).size, `${partner} got a document twice`).toBe(ids.length);

@@ -11,11 +11,19 @@
  * Every arrow is one compare-and-set UPDATE in outbox.repository.ts.
  */
 import type { CanonicalDocument, OutboundFormat } from '../document.ts';
+import type { PartyIdentifier } from '../partners/identification.ts';
+
+/** What the outbox knows about the recipient beyond the document, for formats that use it. */
+export interface RenderContext {
+  /** The recipient's first registered identifier alias (never a NAME): UBL writes it as EndpointID. */
+  recipientAlias?: PartyIdentifier;
+}
 
 /** Port: canonical document → the bytes a partner receives. Throws INTERNAL on an invalid one. */
 export type RenderDocument = (
   doc: CanonicalDocument,
   format: OutboundFormat,
+  context?: RenderContext,
 ) => { body: Uint8Array; contentType: string };
 
 /**

@@ -9,7 +9,8 @@ import { sha256Hex } from '../digest.ts';
 import type { CanonicalDocument, DocumentHeader } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { RenderDocument } from './delivery.ts';
+import { NAME_SCHEME } from '../partners/identification.ts';
+import type { RenderContext, RenderDocument } from './delivery.ts';
 import { queueOutboxRow } from './outbox.repository.ts';
 
 export interface OutboxDeps {
@@ -31,6 +32,23 @@ export interface OutboundInput {
 /** `<gatewayId>-<time-ordered random id>`: sorts by creation, unique across processes. */
 export function newOutboundMessageId(gatewayId: string): string {
   return newId(gatewayId);
+}
+
+/** A UBL partner's first registered identifier (a name is no identifier), so its ERP knows itself. */
+async function recipientContext(
+  trx: Transaction<Database>,
+  partnerId: string,
+): Promise<RenderContext> {
+  const alias = await trx
+    .selectFrom('partner_identifiers')
+    .select(['scheme', 'value'])
+    .where('partner_id', '=', partnerId)
+    .where('scheme', '<>', NAME_SCHEME)
+    .orderBy('created_at')
+    .orderBy('scheme')
+    .orderBy('value')
+    .executeTakeFirst();
+  return alias === undefined ? {} : { recipientAlias: alias };
 }
 
 /**
@@ -64,7 +82,11 @@ export async function enqueueOutbound(
     ...(input.inReplyTo === undefined ? {} : { inReplyTo: input.inReplyTo }),
   };
   const document: CanonicalDocument = { header, body: input.body };
-  const { body, contentType } = deps.render(document, recipient.format);
+  const { body, contentType } = deps.render(
+    document,
+    recipient.format,
+    recipient.format === 'ubl' ? await recipientContext(trx, recipient.id) : undefined,
+  );
   const digest = sha256Hex(body);
   const refs = input.refs ?? {};
 
