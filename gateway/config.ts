@@ -22,6 +22,7 @@ export interface Config {
   logLevel: LogLevel;
   bodyLimitBytes: number;
   dbPoolSize: number;
+  groupCommitMax: number;
   shutdownTimeoutMs: number;
   allowInsecureEndpoints: boolean;
   /** Default: DATA_DIR/signing-key.pem. */
@@ -50,6 +51,7 @@ export interface Config {
   deliveryTimeoutMs: number;
   deliveryLeaseMs: number;
   deliveryConcurrency: number;
+  deliveryPerPartner: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -218,6 +220,14 @@ const SETTINGS = [
     parse: integer(1, 200, 10),
   },
   {
+    env: 'GROUP_COMMIT_MAX',
+    key: 'groupCommitMax',
+    description:
+      'Most inbound documents committed in one transaction when they arrive together (each is acknowledged after that commit); 1 gives every document a transaction of its own.',
+    defaultText: '32',
+    parse: integer(1, 1000, 32),
+  },
+  {
     env: 'SHUTDOWN_TIMEOUT_MS',
     key: 'shutdownTimeoutMs',
     description:
@@ -384,9 +394,17 @@ const SETTINGS = [
     env: 'DELIVERY_CONCURRENCY',
     key: 'deliveryConcurrency',
     description:
-      'Pushes in flight per process (at most 8 to any one partner, so one slow partner cannot hold them all).',
+      'Pushes in flight per process, to all partners together.',
     defaultText: '64',
     parse: integer(1, 1024, 64),
+  },
+  {
+    env: 'DELIVERY_PER_PARTNER',
+    key: 'deliveryPerPartner',
+    description:
+      'Pushes in flight per process to any one partner, so that one slow partner cannot hold them all.',
+    defaultText: '8',
+    parse: integer(1, 1024, 8),
   },
 ] as const satisfies readonly Setting<keyof Config>[];
 

@@ -20,6 +20,7 @@ import { enqueueOutbound } from './core/delivery/outbox.ts';
 import { createPartnerDirectory } from './core/partners/identification.service.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
 import type { EnqueueOutbound } from './core/pipeline/pipeline.service.ts';
+import { createGroupCommitter } from './core/pipeline/group-commit.ts';
 import { createHandlerRegistry } from './core/pipeline/handlers.ts';
 import { createSigner, type Signer } from './core/signing/signer.ts';
 import { createTradingHandlers } from './core/trading/trading.service.ts';
@@ -116,6 +117,13 @@ export async function buildServices(
       handlers,
       signer,
       enqueue: async (trx, outbound) => (await enqueueOutbound(trx, outbox, outbound)).messageId,
+      commit: createGroupCommitter(database.db, {
+        // Half the pool: the rest stays free for reads, rejections and the jobs.
+        lanes: database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.dbPoolSize / 2)),
+        maxBatch: config.groupCommitMax,
+      }),
+      commitInOrder: () =>
+        createGroupCommitter(database.db, { lanes: 1, maxBatch: config.groupCommitMax }),
     },
   };
 }

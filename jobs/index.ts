@@ -4,11 +4,7 @@
  */
 import type { Config } from '../gateway/config.ts';
 import { createDeliverer } from '../gateway/core/delivery/deliverer.ts';
-import {
-  PER_PARTNER_IN_FLIGHT,
-  type DeliveryPolicy,
-  type DeliveryTransports,
-} from '../gateway/core/delivery/delivery.ts';
+import type { DeliveryPolicy, DeliveryTransports } from '../gateway/core/delivery/delivery.ts';
 import { OUTBOX_CHANNEL } from '../gateway/core/delivery/outbox.repository.ts';
 import type { EnqueueOutbound, PipelineDeps } from '../gateway/core/pipeline/pipeline.service.ts';
 import type { Signer } from '../gateway/core/signing/signer.ts';
@@ -57,7 +53,7 @@ export function deliveryPolicy(
     maxAgeMs: config.deliveryMaxAgeS * 1000,
     leaseMs: config.deliveryLeaseMs,
     concurrency: config.deliveryConcurrency,
-    perPartner: PER_PARTNER_IN_FLIGHT,
+    perPartner: config.deliveryPerPartner,
     retryDelayMs,
   };
 }

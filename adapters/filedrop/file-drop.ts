@@ -11,9 +11,9 @@
  *      names already used so that a file dropped again under the same name keeps its own
  *      receipt). rename is atomic: of two processes, one gets the file, the other ENOENT. Claims
  *      are made under the scan job's cluster lease, so no two claimers pick the same base.
- *   3. documents in order, each through receiveBatch (the pipeline's idempotency, one
- *      transaction each), each position appended to the journal processing/.<base>.journal after
- *      its commit. A file left in processing/ (crash, shutdown, lost lease) is resumed by the
+ *   3. documents in order through receiveBatch (the pipeline's idempotency; consecutive
+ *      documents share transactions, committed in file order), each position appended to the
+ *      journal processing/.<base>.journal after its commit. A file left in processing/ (crash, shutdown, lost lease) is resumed by the
  *      next scan: positions in the journal are read past, the rest processed.
  *   4. receipts/<base>.receipt.<xml|json|ndjson> written from the journal atomically (temporary
  *      dot file, fsync, rename, fsync of the folder) — only then
@@ -206,6 +206,8 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
           skip: journal.count,
           onInternalError: (error, position) =>
             log.error({ err: error, partner: partner.id, file: base, position }, 'document failed'),
+          // Stopping: the documents already taken are answered and journaled, then we stop.
+          stop: signal,
         });
         for await (const entry of entries) {
           if (entry.position === 1 && entry.kind === 'rejection' && entry.endOfInput) {
@@ -214,12 +216,9 @@ export function createFileDropScanner(deps: FileDropDeps): FileDropScanner {
           }
           await journal.append(JSON.stringify(entryJson(entry)));
           result.documents += 1;
-          if (signal.aborted) {
-            await journal.sync();
-            return 'interrupted';
-          }
         }
         await journal.sync();
+        if (signal.aborted) return 'interrupted';
       } finally {
         await journal.close();
       }

@@ -8,10 +8,12 @@
  *                   ingest (parse, validate, INSERT in its own transaction on the same database)
  *   3. delivery     N queued documents pushed to a local receiver process that counts them
  *   4. judging      R reservations × 10 bids closing together: seconds to award all
- *   5. file drop    an NDJSON file of F documents through the file-drop adapter
+ *   5. file drop    an NDJSON file of F documents dropped into a real gateway process's inbox
  *
  * PGlite by default (a temporary data directory per phase); PostgreSQL when DATABASE_URL is set
  * (a fresh schema per phase, dropped afterwards). Traffic goes to 127.0.0.1 only.
+ * `--profile`: the ingest gateway runs with --cpu-prof and leaves its profile in bench-profiles/
+ * (open it in Chrome DevTools or speedscope).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,7 @@ import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
 import type { LoadPlan } from './documents.ts';
+import { measureBatchIngest } from './file-drop.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -37,6 +40,7 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 const runs = (phase: string) => only === undefined || only.includes(phase);
+const profile = process.argv.includes('--profile');
 const SIZE = quick
   ? { warmupS: 2, loadS: 5, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
   : { warmupS: 5, loadS: 20, deliveries: 50_000, reservations: 10_000, fileDocs: 100_000 };
@@ -75,8 +79,13 @@ async function freshStore(name: string): Promise<{ env: Record<string, string>; 
 
 // --- child processes -----------------------------------------------------------------------
 
-function tsxChild(script: string, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+function tsxChild(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -116,6 +125,13 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -135,7 +151,7 @@ async function runLoad(
   plan: LoadPlan,
   durationS: number,
   sampleRssOf?: number,
-): Promise<LoadResult & { rssMb?: number; peakRssMb?: number }> {
+): Promise<LoadResult & { rssMb?: number; peakRssMb?: number; cpuMsPerDoc?: number }> {
   const child = spawn(
     process.execPath,
     [
@@ -147,6 +163,7 @@ async function runLoad(
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const samples: number[] = [];
+  const cpuBefore = sampleRssOf === undefined ? 0 : cpuSeconds(sampleRssOf);
   const sampler =
     sampleRssOf === undefined
       ? undefined
@@ -157,9 +174,14 @@ async function runLoad(
   if (sampler !== undefined) clearInterval(sampler);
   if (code !== 0) throw new Error(`load generator failed (${code}): ${out}`);
   const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
-  return samples.length === 0
-    ? result
-    : { ...result, rssMb: median(samples), peakRssMb: Math.max(...samples) };
+  if (sampleRssOf === undefined || samples.length === 0) return result;
+  const cpuMs = (cpuSeconds(sampleRssOf) - cpuBefore) * 1000;
+  return {
+    ...result,
+    rssMb: median(samples),
+    peakRssMb: Math.max(...samples),
+    cpuMsPerDoc: result.requests === 0 ? 0 : cpuMs / result.requests,
+  };
 }
 
 // --- 1. ingest through the gateway -------------------------------------------------------
@@ -267,16 +289,21 @@ async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 
 
 async function benchIngest() {
   const store = await freshStore('ingest');
-  const gateway = tsxChild('gateway/cli.ts', ['serve'], {
-    ...store.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ADMIN_TOKEN,
-    RATE_LIMIT_PER_SECOND: '0',
-    // info: the start-up line carries the URL (on PostgreSQL there is no lock file to read it
-    // from); accepted documents log at debug, so the load itself writes nothing
-    LOG_LEVEL: 'info',
-  });
+  const gateway = tsxChild(
+    'gateway/cli.ts',
+    ['serve'],
+    {
+      ...store.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN,
+      RATE_LIMIT_PER_SECOND: '0',
+      // info: the start-up line carries the URL (on PostgreSQL there is no lock file to read it
+      // from); accepted documents log at debug, so the load itself writes nothing
+      LOG_LEVEL: 'info',
+    },
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench-profiles')}`] : [],
+  );
   const url = await waitForGatewayUrl(gateway, store.dataDir);
   try {
     const admin = adminOf(url);
@@ -319,7 +346,7 @@ async function benchReference(mode: 'echo' | 'parse' | 'ingest', plan: LoadPlan)
     const url = await waitFor(app, /listening (http:\S+)/, `reference ${mode}`);
     await runLoad({ ...plan, url, runTag: `${mode}W` }, SIZE.warmupS);
     log(`reference ${mode}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
-    return await runLoad({ ...plan, url, runTag: `${mode}L` }, SIZE.loadS);
+    return await runLoad({ ...plan, url, runTag: `${mode}L` }, SIZE.loadS, app.pid);
   } finally {
     await stop(app);
   }
@@ -337,6 +364,9 @@ async function benchDelivery() {
     HOST: '127.0.0.1',
     ROLE: 'api',
     ALLOW_INSECURE_ENDPOINTS: 'true',
+    // One receiver, which takes as many pushes at once as the process sends (a partner that can
+    // take more than the default 8 in flight is configured so).
+    DELIVERY_PER_PARTNER: '64',
     LOG_LEVEL: 'warn',
     ADMIN_TOKEN,
   });
@@ -464,7 +494,7 @@ function round(value: number, digits = 1): number {
 
 async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
-  const none: LoadResult & { rssMb?: number; peakRssMb?: number } = {
+  const none: LoadResult & { rssMb?: number; peakRssMb?: number; cpuMsPerDoc?: number } = {
     requests: 0,
     docsPerSec: 0,
     p50Ms: 0,
@@ -486,6 +516,14 @@ async function main(): Promise<void> {
   const judging = runs('judging')
     ? await benchJudging()
     : { seconds: 0, reservations: 0, awarded: 0 };
+  const fileDrop = runs('filedrop')
+    ? await measureBatchIngest({
+        count: SIZE.fileDocs,
+        via: 'file',
+        databaseUrl: baseUrl,
+        log: (message) => log(`file drop: ${message}`),
+      })
+    : undefined;
 
   const results = {
     database: dbKind,
@@ -498,6 +536,7 @@ async function main(): Promise<void> {
       p99Ms: (ingest?.result ?? none).p99Ms,
       rssMb: round((ingest?.result ?? none).rssMb ?? 0),
       peakRssMb: round((ingest?.result ?? none).peakRssMb ?? 0),
+      cpuMsPerDoc: round((ingest?.result ?? none).cpuMsPerDoc ?? 0, 2),
       requests: (ingest?.result ?? none).requests,
       non2xx: (ingest?.result ?? none).non2xx,
       errors: (ingest?.result ?? none).errors + (ingest?.result ?? none).timeouts,
@@ -505,7 +544,12 @@ async function main(): Promise<void> {
     references: Object.fromEntries(
       Object.entries(references).map(([name, r]) => [
         name,
-        { docsPerSec: round(r.docsPerSec), p99Ms: r.p99Ms, non2xx: r.non2xx },
+        {
+          docsPerSec: round(r.docsPerSec),
+          p99Ms: r.p99Ms,
+          cpuMsPerDoc: round(r.cpuMsPerDoc ?? 0, 2),
+          non2xx: r.non2xx,
+        },
       ]),
     ),
     ratios: {
@@ -529,31 +573,42 @@ async function main(): Promise<void> {
       reservations: judging.reservations,
       awarded: judging.awarded,
     },
+    fileDrop: {
+      docsPerSec: round(fileDrop?.docsPerSecond ?? 0),
+      peakRssMb: round(fileDrop?.peakRssMiB ?? 0),
+      ingestPeakRssMb: round(fileDrop?.ingestPeakRssMiB ?? 0),
+      documents: fileDrop?.documents ?? 0,
+      megabytes: round(fileDrop?.megabytes ?? 0),
+    },
   };
   fs.writeFileSync(path.join(ROOT, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   const rows: [string, string][] = [
     [
       'ingest (gateway, full path)',
-      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  non-2xx ${results.ingest.non2xx}`,
+      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc  non-2xx ${results.ingest.non2xx}`,
     ],
     [
       'reference: Hono echo',
-      `${results.references.echo?.docsPerSec} req/s  p99 ${results.references.echo?.p99Ms} ms  → gateway ${results.ratios.vsEcho}×`,
+      `${results.references.echo?.docsPerSec} req/s  p99 ${results.references.echo?.p99Ms} ms  CPU ${results.references.echo?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsEcho}×`,
     ],
     [
       'reference: parse + validate',
-      `${results.references.parseValidate?.docsPerSec} docs/s  p99 ${results.references.parseValidate?.p99Ms} ms  → gateway ${results.ratios.vsParseValidate}×`,
+      `${results.references.parseValidate?.docsPerSec} docs/s  p99 ${results.references.parseValidate?.p99Ms} ms  CPU ${results.references.parseValidate?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsParseValidate}×`,
     ],
     [
       'reference: minimal ingest',
-      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  → gateway ${results.ratios.vsMinimalIngest}×`,
+      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsMinimalIngest}×`,
     ],
     [
       `push delivery (${SIZE.deliveries})`,
       `${results.delivery.docsPerSec} docs/s  lost ${results.delivery.lost}  duplicated ${results.delivery.duplicated}`,
     ],
     [`judging (${SIZE.reservations} × 10 bids)`, `${results.judging.seconds} s to award all`],
+    [
+      `file drop (${SIZE.fileDocs} NDJSON docs)`,
+      `${results.fileDrop.docsPerSec} docs/s  peak RSS ${results.fileDrop.peakRssMb} MB (${results.fileDrop.ingestPeakRssMb} while ingesting)`,
+    ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   process.stdout.write(

@@ -13,7 +13,12 @@ import type { CanonicalDocument, InboundFormat } from '../document.ts';
 import { GatewayError, type ErrorCode, type ErrorDetail } from '../errors.ts';
 import type { Partner } from '../partners/partners.ts';
 import { toStorageError } from '../../db/database.ts';
-import { receiveDocument, type PipelineDeps } from '../pipeline/pipeline.service.ts';
+import {
+  admitDocument,
+  commitDocument,
+  type PipelineDeps,
+  type PipelineOutcome,
+} from '../pipeline/pipeline.service.ts';
 
 export type BatchItem =
   | {
@@ -61,6 +66,8 @@ export interface BatchRequest {
   skip?: number;
   /** A document failed for a reason that is not its own (a bug): for the edge's log. */
   onInternalError?: (error: unknown, position: number) => void;
+  /** Once aborted, no further document is taken; those already taken are answered. */
+  stop?: AbortSignal;
 }
 
 /**
@@ -72,19 +79,39 @@ export async function* receiveBatch(
   deps: PipelineDeps,
   request: BatchRequest,
 ): AsyncGenerator<BatchEntry> {
+  // The documents are admitted one by one and committed in order through a lane of their own,
+  // up to WINDOW of them awaiting their commit: consecutive documents share transactions, and a
+  // later one (a revision) never takes effect before an earlier one.
+  const inOrder: PipelineDeps = { ...deps, commit: deps.commitInOrder() };
   const skip = request.skip ?? 0;
+  const pending: Promise<BatchEntry>[] = [];
   let position = 0;
-  for await (const item of request.items) {
-    position += 1;
-    if (position <= skip) continue;
-    if (item.kind === 'document') {
-      yield await receiveItem(deps, request, item, position);
-      continue;
+  try {
+    for await (const item of request.items) {
+      position += 1;
+      if (position <= skip) continue;
+      if (request.stop?.aborted) break;
+      if (item.kind === 'document') {
+        const { entry, storageFailed } = await receiveItem(inOrder, request, item, position);
+        pending.push(entry);
+        if (storageFailed) break; // nothing after it is taken; it throws when its turn comes
+      } else {
+        pending.push(
+          Promise.resolve(rejection(position, item.code, item.message, item.kind === 'broken')),
+        );
+        if (item.kind === 'broken') break;
+      }
+      if (pending.length >= WINDOW) yield await pending.shift()!;
     }
-    yield rejection(position, item.code, item.message, item.kind === 'broken');
-    if (item.kind === 'broken') return;
+    while (pending.length > 0) yield await pending.shift()!;
+  } finally {
+    // Stopped early (a consumer's break, a storage failure): let the rest settle, unobserved.
+    await Promise.allSettled(pending);
   }
 }
+
+/** Documents admitted ahead of the one being answered. */
+const WINDOW = 64;
 
 export function rejection(
   position: number,
@@ -95,44 +122,67 @@ export function rejection(
   return { position, kind: 'rejection', code, errors: [{ path: '', code, message }], endOfInput };
 }
 
+/**
+ * Admits one document (waited for: admission is in order) and starts its commit (not waited for:
+ * the entry settles once the document is durable, or refused).
+ */
 async function receiveItem(
   deps: PipelineDeps,
   request: BatchRequest,
   item: Extract<BatchItem, { kind: 'document' }>,
   position: number,
-): Promise<BatchEntry> {
+): Promise<{ entry: Promise<BatchEntry>; storageFailed?: true }> {
   const { decodeAs } = item;
   const pipeline: PipelineDeps =
     decodeAs === undefined
       ? deps
       : { ...deps, decode: (_bytes, format, sender) => deps.decode(decodeAs, format, sender) };
-  try {
-    const outcome = await receiveDocument(pipeline, {
-      sender: request.sender,
-      bytes: item.bytes,
-      format: request.format,
-      contentType: request.contentType,
-      requestId: request.requestId,
-    });
-    if (outcome.kind === 'accepted') {
-      return { position, kind: 'receipt', receipt: outcome.receipt, replayed: outcome.replayed };
-    }
-    if (outcome.receipt !== undefined) {
-      return { position, kind: 'receipt', receipt: outcome.receipt, replayed: false };
-    }
-    return {
-      position,
-      kind: 'rejection',
-      code: outcome.code,
-      errors: outcome.errors,
-      endOfInput: false,
-    };
-  } catch (error) {
+  const failed = (error: unknown): BatchEntry => {
     const mapped = toStorageError(error);
     if (mapped instanceof GatewayError && mapped.retryable) throw mapped;
     // One document that trips a bug must not hold the rest of the batch (or a dropped file,
     // which would otherwise be retried forever): it is refused, and the edge logs why.
     request.onInternalError?.(error, position);
     return rejection(position, 'INTERNAL', 'internal error while processing this document');
+  };
+  let admitted: Awaited<ReturnType<typeof admitDocument>>;
+  try {
+    admitted = await admitDocument(pipeline, {
+      sender: request.sender,
+      bytes: item.bytes,
+      format: request.format,
+      contentType: request.contentType,
+      requestId: request.requestId,
+    });
+  } catch (error) {
+    const mapped = toStorageError(error);
+    if (mapped instanceof GatewayError && mapped.retryable) {
+      const entry = Promise.reject(mapped);
+      entry.catch(() => undefined); // awaited in its turn
+      return { entry, storageFailed: true };
+    }
+    return { entry: Promise.resolve(failed(error)) };
   }
+  const outcome =
+    'kind' in admitted ? Promise.resolve(admitted) : commitDocument(pipeline, admitted);
+  const entry = outcome.then((o) => entryOf(o, position), failed);
+  // Awaited later, in order; until then a storage failure must not count as unhandled.
+  entry.catch(() => undefined);
+  return { entry };
+}
+
+function entryOf(outcome: PipelineOutcome, position: number): BatchEntry {
+  if (outcome.kind === 'accepted') {
+    return { position, kind: 'receipt', receipt: outcome.receipt, replayed: outcome.replayed };
+  }
+  if (outcome.receipt !== undefined) {
+    return { position, kind: 'receipt', receipt: outcome.receipt, replayed: false };
+  }
+  return {
+    position,
+    kind: 'rejection',
+    code: outcome.code,
+    errors: outcome.errors,
+    endOfInput: false,
+  };
 }

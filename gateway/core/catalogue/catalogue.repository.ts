@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { anyImmediateSubscriber } from '../feeds/feeds.repository.ts';
 import type { Database } from '../../db/tables.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -45,20 +46,43 @@ export interface ItemFields {
   attributes: { name: string; value: string }[];
 }
 
-export async function insertItem(db: Db, item: ItemFields & { id: string; createdBy: string }) {
-  await db
+/**
+ * A new item — only with a release date still ahead (the database clock): one statement, which
+ * also says whether any buyer wants to hear of it at once. Undefined when the date has passed.
+ */
+export async function insertItem(
+  db: Db,
+  item: ItemFields & { id: string; createdBy: string },
+): Promise<{ immediateSubscribers: boolean } | undefined> {
+  const row = await db
     .insertInto('items')
-    .values({
-      id: item.id,
-      gtin: item.gtin,
-      name: item.name,
-      description: item.description,
-      category: item.category,
-      release_date: item.releaseDate,
-      attributes: JSON.stringify(item.attributes),
-      created_by: item.createdBy,
-    })
-    .execute();
+    .columns([
+      'id',
+      'gtin',
+      'name',
+      'description',
+      'category',
+      'release_date',
+      'attributes',
+      'created_by',
+    ])
+    .expression(
+      db
+        .selectNoFrom([
+          sql<string>`${item.id}::text`.as('id'),
+          sql<string | null>`${item.gtin}::text`.as('gtin'),
+          sql<string>`${item.name}::text`.as('name'),
+          sql<string | null>`${item.description}::text`.as('description'),
+          sql<string>`${item.category}::text`.as('category'),
+          sql<string>`${item.releaseDate}::date`.as('release_date'),
+          sql<string>`${JSON.stringify(item.attributes)}::jsonb`.as('attributes'),
+          sql<string>`${item.createdBy}::text`.as('created_by'),
+        ])
+        .where(sql<boolean>`${item.releaseDate}::date > current_date`),
+    )
+    .returning(anyImmediateSubscriber('items').as('immediate_subscribers'))
+    .executeTakeFirst();
+  return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
 }
 
 export async function updateItem(db: Db, id: string, item: ItemFields): Promise<void> {
@@ -85,9 +109,11 @@ export interface OfferFields {
   regions: string[];
 }
 
+/** A seller's offer; `itemIsNew`: the item was inserted by this transaction (already changed). */
 export async function insertOffer(
   db: Db,
   offer: OfferFields & { itemId: string; sellerId: string; sellerItemId: string },
+  itemIsNew = false,
 ): Promise<void> {
   await db
     .insertInto('offers')
@@ -101,7 +127,7 @@ export async function insertOffer(
       regions: offer.regions,
     })
     .execute();
-  await touchItem(db, offer.itemId);
+  if (!itemIsNew) await touchItem(db, offer.itemId);
 }
 
 /** Compare-and-set on the offer's version: a concurrent revision makes this one fail loudly. */

@@ -33,7 +33,9 @@ function refuse(
 export const handleItemNotice: DocumentHandler = async (ctx) => {
   const result = await applyItemNotice(ctx);
   // "Not-regularly": buyers subscribed to immediate notices hear of the change in this transaction.
-  await noticeItemChanged(ctx.trx, ctx.send, result.itemId);
+  if (result.immediateSubscribers !== false) {
+    await noticeItemChanged(ctx.trx, ctx.send, result.itemId);
+  }
   return { assigned: { itemId: result.itemId } };
 };
 
@@ -41,7 +43,7 @@ async function applyItemNotice({
   trx,
   sender,
   document,
-}: HandlerContext): Promise<{ itemId: string }> {
+}: HandlerContext): Promise<{ itemId: string; immediateSubscribers?: boolean }> {
   const body = document.body as unknown as ItemNoticeBody;
   const price = parseMoney(body.listPrice, '/body/listPrice');
   if (price.minor < 0n) refuse('/body/listPrice/amount', 'a list price cannot be negative');
@@ -120,21 +122,20 @@ async function applyItemNotice({
     });
     return { itemId: known.id };
   }
-  if (!(await isFutureDate(trx, body.releaseDate))) {
+  const itemId = newId('ITM');
+  const inserted = await insertItem(trx, { ...item, id: itemId, createdBy: sender.id });
+  if (inserted === undefined) {
     refuse(
       '/body/releaseDate',
       'a new item must not be on the market yet: its release date must be in the future',
     );
   }
-  const itemId = newId('ITM');
-  await insertItem(trx, { ...item, id: itemId, createdBy: sender.id });
-  await insertOffer(trx, {
-    ...offer,
-    itemId,
-    sellerId: sender.id,
-    sellerItemId: body.sellerItemId,
-  });
-  return { itemId };
+  await insertOffer(
+    trx,
+    { ...offer, itemId, sellerId: sender.id, sellerItemId: body.sellerItemId },
+    true,
+  );
+  return { itemId, immediateSubscribers: inserted.immediateSubscribers };
 }
 
 export const catalogueHandlers = { ItemNotice: handleItemNotice };

@@ -73,14 +73,11 @@ export interface DeliveryPolicy {
   leaseMs: number;
   /** Pushes in flight per process. */
   concurrency: number;
-  /** Pushes in flight per process to any one partner. */
+  /** Pushes in flight per process to any one partner (DELIVERY_PER_PARTNER). */
   perPartner: number;
   /** Delay before the retry after failed attempt `attempt` (1-based), honouring Retry-After. */
   retryDelayMs(attempt: number, retryAfterMs: number | undefined): number;
 }
-
-/** At most this many pushes to one partner at once, per process (DESIGN decision 4). */
-export const PER_PARTNER_IN_FLIGHT = 8;
 
 export type AttemptVerdict =
   | { next: 'delivered' }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
@@ -32,47 +32,38 @@ export async function findInbound(
 }
 
 /**
- * Take (sender, messageId) for this transaction. False when another transaction holds or has
- * committed it: the primary key makes concurrent duplicates wait here, then lose.
+ * The accepted document's log entry, and the claim of (sender, messageId) holding its receipt, in
+ * one statement (one round trip on the busiest path of the gateway). False when another
+ * transaction holds or has committed the claim — the primary key makes a concurrent duplicate
+ * wait here, then lose — and the caller must roll back.
  */
-export async function claimMessageId(
+export async function logAndClaimInbound(
   trx: Transaction<Database>,
-  claim: { senderId: string; messageId: string; digest: string; type: string },
+  done: {
+    entry: LogEntry & { messageId: string; documentType: string; digest: string };
+    receipt: CanonicalDocument;
+  },
 ): Promise<boolean> {
   const row = await trx
+    .with('logged', (db) => db.insertInto('message_log').values(logRow(done.entry)).returning('id'))
     .insertInto('inbound_messages')
-    .values({
-      sender_id: claim.senderId,
-      message_id: claim.messageId,
-      digest: claim.digest,
-      document_type: claim.type,
-      log_id: 0n,
-      receipt: '{}',
-    })
+    .columns(['sender_id', 'message_id', 'digest', 'document_type', 'log_id', 'receipt'])
+    .expression((eb) =>
+      eb
+        .selectFrom('logged')
+        .select([
+          sql<string>`${done.entry.partnerId}::text`.as('sender_id'),
+          sql<string>`${done.entry.messageId}::text`.as('message_id'),
+          sql<string>`${done.entry.digest}::text`.as('digest'),
+          sql<string>`${done.entry.documentType}::text`.as('document_type'),
+          'logged.id as log_id',
+          sql<string>`${JSON.stringify(done.receipt)}::jsonb`.as('receipt'),
+        ]),
+    )
     .onConflict((oc) => oc.columns(['sender_id', 'message_id']).doNothing())
     .returning('message_id')
     .executeTakeFirst();
   return row !== undefined;
-}
-
-/**
- * The accepted document's log entry and its receipt on the idempotency row, in one statement (one
- * round trip on the busiest path of the gateway).
- */
-export async function logAndCompleteInbound(
-  trx: Transaction<Database>,
-  done: { entry: LogEntry; receipt: CanonicalDocument },
-): Promise<void> {
-  await trx
-    .with('logged', (db) => db.insertInto('message_log').values(logRow(done.entry)).returning('id'))
-    .updateTable('inbound_messages')
-    .set((eb) => ({
-      log_id: eb.selectFrom('logged').select('logged.id'),
-      receipt: JSON.stringify(done.receipt),
-    }))
-    .where('sender_id', '=', done.entry.partnerId)
-    .where('message_id', '=', done.entry.messageId ?? '')
-    .execute();
 }
 
 /** The latest receipt for (sender, messageId): the accepted one, else the last rejection's. */

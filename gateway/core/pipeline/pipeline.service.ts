@@ -4,11 +4,15 @@
  * the message log, run the type's handler (the business effect and its outbound documents) and
  * store the signed receipt. Nothing is acknowledged before it is durable.
  *
- * Idempotency is on (sender, messageId), held by the primary key of inbound_messages:
- *   - the same bytes again get the original receipt back and cause no second effect;
+ * Idempotency is on (sender, messageId), held by the primary key of inbound_messages, claimed by
+ * the transaction's last statement (with the log entry and the receipt: no round trip of its own):
+ *   - the same bytes again get the original receipt back and cause no second effect — the
+ *     repeat's effects run, lose the claim, and are rolled back with it;
  *   - other bytes under an accepted messageId are refused (MESSAGE_ID_REUSED);
  *   - of concurrent duplicates exactly one wins the insert; the others wait on its row lock,
- *     then see it and replay its receipt.
+ *     then lose, roll back, and replay its receipt.
+ * Concurrent documents may share a transaction (group commit): each is acknowledged only after
+ * the commit that makes it durable.
  * Only accepted documents take a messageId: a rejected one may be corrected and sent again under
  * the same id. Rejections are logged all the same — a refused attempt is evidence too.
  */
@@ -24,7 +28,8 @@ import type { Partner } from '../partners/partners.ts';
 import type { Signer } from '../signing/signer.ts';
 import type { HandlerRegistry, HandlerResult, OutboundDocument } from './handlers.ts';
 import { buildReceipt } from './receipt.ts';
-import { claimMessageId, findInbound, logAndCompleteInbound } from './inbound.repository.ts';
+import type { Committer } from './group-commit.ts';
+import { findInbound, logAndClaimInbound } from './inbound.repository.ts';
 
 export type DecodeResult =
   | {
@@ -63,6 +68,10 @@ export interface PipelineDeps {
   handlers: HandlerRegistry;
   signer: Signer;
   enqueue: EnqueueOutbound;
+  /** Runs the transaction of an accepted document (group commit: see group-commit.ts). */
+  commit: Committer;
+  /** A commit lane of its own, first in first committed: a batch's documents, in file order. */
+  commitInOrder: () => Committer;
 }
 
 export interface InboundRequest {
@@ -99,6 +108,9 @@ function readableMessageId(decoded: unknown): string | undefined {
   const id = (header as { messageId?: unknown }).messageId;
   return typeof id === 'string' && MESSAGE_ID.test(id) ? id : undefined;
 }
+
+/** The claim of (sender, messageId) was lost: another document under this id was accepted. */
+class AlreadyAccepted extends Error {}
 
 class Refusal extends Error {
   readonly code: ErrorCode;
@@ -172,10 +184,33 @@ function admit(sender: Partner, document: CanonicalDocument, handlers: HandlerRe
   }
 }
 
+/** A document that passed every check that needs no database, ready for its transaction. */
+export interface AdmittedDocument {
+  request: InboundRequest;
+  digest: string;
+  document: CanonicalDocument;
+  parts: readonly CanonicalDocument[];
+  canonical: readonly CanonicalDocument[] | undefined;
+}
+
+/** Takes a partner document: the outcome is sent only once it is durable. */
 export async function receiveDocument(
   deps: PipelineDeps,
   request: InboundRequest,
 ): Promise<PipelineOutcome> {
+  const admitted = await admitDocument(deps, request);
+  return 'kind' in admitted ? admitted : commitDocument(deps, admitted);
+}
+
+/**
+ * The first half of receiveDocument: decode, validate and admit — or the logged rejection. The
+ * two halves are apart for batches, which admit documents one by one and commit them in order
+ * without waiting for each commit (see receiveBatch).
+ */
+export async function admitDocument(
+  deps: PipelineDeps,
+  request: InboundRequest,
+): Promise<AdmittedDocument | PipelineOutcome> {
   const digest = sha256Hex(request.bytes);
   if (request.format === undefined) {
     const message = `Content-Type ${request.contentType || '(none)'} is not supported: send application/xml or application/json`;
@@ -218,24 +253,23 @@ export async function receiveDocument(
       decoded.ok ? decoded.derived : undefined,
     );
   }
-  const canonical = decoded.derived;
+  return { request, digest, document, parts, canonical: decoded.derived };
+}
 
-  // No look-up first: the claim below is the idempotency check. A repeat loses the claim, its
-  // transaction does nothing else, and the original receipt is replayed.
+/**
+ * The second half: the document's transaction (its handler, log entry, claim and receipt), then
+ * the outcome. `deps.commit` takes the unit before this function first waits, so documents
+ * committed one after another through one lane take effect in that order.
+ */
+export async function commitDocument(
+  deps: PipelineDeps,
+  admitted: AdmittedDocument,
+): Promise<PipelineOutcome> {
+  const { request, digest, document, parts, canonical } = admitted;
   const { header } = document;
   try {
-    const receipt = await deps.db.transaction().execute(async (trx) => {
+    const receipt = await deps.commit(async (trx) => {
       const receivedAt = new Date();
-      if (
-        !(await claimMessageId(trx, {
-          senderId: request.sender.id,
-          messageId: header.messageId,
-          digest,
-          type: header.type,
-        }))
-      ) {
-        return undefined; // already accepted, or a concurrent duplicate won: replay below
-      }
       const results: HandlerResult[] = [];
       for (const part of parts) {
         const handler = deps.handlers.get(part.header.type);
@@ -265,8 +299,8 @@ export async function receiveDocument(
         },
         deps.signer,
       );
-      // One statement: the log entry and the receipt on the idempotency row.
-      await logAndCompleteInbound(trx, {
+      // One statement: the log entry, and the claim of (sender, messageId) carrying the receipt.
+      const claimed = await logAndClaimInbound(trx, {
         entry: {
           direction: 'inbound',
           event: 'received',
@@ -283,10 +317,21 @@ export async function receiveDocument(
         },
         receipt,
       });
+      if (!claimed) throw new AlreadyAccepted(); // rolls back this document's effects
       return receipt;
     });
-    if (receipt !== undefined) return { kind: 'accepted', receipt, replayed: false };
+    return { kind: 'accepted', receipt, replayed: false };
   } catch (error) {
+    // A duplicate loses the claim — or, since its effects ran first, may trip over the
+    // original's (a unique key, a closed deadline). Whichever: an accepted document under this
+    // messageId decides the answer.
+    const earlier = await findInbound(deps.db, request.sender.id, header.messageId).catch(
+      () => undefined,
+    );
+    if (earlier !== undefined) return replayOrRefuse(deps, request, digest, header, earlier);
+    if (error instanceof AlreadyAccepted) {
+      throw new GatewayError('INTERNAL', 'a concurrent duplicate vanished');
+    }
     if (error instanceof GatewayError && !error.retryable && error.code !== 'INTERNAL') {
       return reject(
         deps,
@@ -300,9 +345,6 @@ export async function receiveDocument(
     }
     throw error;
   }
-  const winner = await findInbound(deps.db, request.sender.id, header.messageId);
-  if (winner === undefined) throw new GatewayError('INTERNAL', 'a concurrent duplicate vanished');
-  return replayOrRefuse(deps, request, digest, header, winner);
 }
 
 async function replayOrRefuse(

@@ -1,6 +1,7 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
+import { anyImmediateSubscriber } from '../feeds/feeds.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -25,6 +26,11 @@ export async function findItemForNewReservation(db: Db, itemId: string, biddingD
     .executeTakeFirst();
 }
 
+/**
+ * A new reservation — only for an item not yet released, with a bidding deadline still ahead (the
+ * database clock): one statement, which also says whether any seller wants to hear of it at once.
+ * Undefined when the item does not qualify: the caller reads why.
+ */
 export async function insertReservation(
   db: Db,
   r: {
@@ -39,22 +45,43 @@ export async function insertReservation(
     deliveryRegion: string | null;
     buyerReference: string | null;
   },
-): Promise<void> {
-  await db
+): Promise<{ immediateSubscribers: boolean } | undefined> {
+  const row = await db
     .insertInto('reservations')
-    .values({
-      id: r.id,
-      buyer_id: r.buyerId,
-      item_id: r.itemId,
-      quantity: r.quantity,
-      max_unit_price_minor: r.maxUnitPriceMinor,
-      currency: r.currency,
-      needed_by: r.neededBy,
-      bidding_deadline: r.biddingDeadline,
-      delivery_region: r.deliveryRegion,
-      buyer_reference: r.buyerReference,
-    })
-    .execute();
+    .columns([
+      'id',
+      'buyer_id',
+      'item_id',
+      'quantity',
+      'max_unit_price_minor',
+      'currency',
+      'needed_by',
+      'bidding_deadline',
+      'delivery_region',
+      'buyer_reference',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('items')
+        .select([
+          sql<string>`${r.id}::text`.as('id'),
+          sql<string>`${r.buyerId}::text`.as('buyer_id'),
+          'items.id as item_id',
+          sql<number>`${r.quantity}::integer`.as('quantity'),
+          sql<bigint>`${r.maxUnitPriceMinor}::bigint`.as('max_unit_price_minor'),
+          sql<string>`${r.currency}::text`.as('currency'),
+          sql<string>`${r.neededBy}::date`.as('needed_by'),
+          sql<Date>`${r.biddingDeadline}::timestamptz`.as('bidding_deadline'),
+          sql<string | null>`${r.deliveryRegion}::text`.as('delivery_region'),
+          sql<string | null>`${r.buyerReference}::text`.as('buyer_reference'),
+        ])
+        .where('items.id', '=', r.itemId)
+        .where(sql<boolean>`items.release_date > current_date`)
+        .where(sql<boolean>`${r.biddingDeadline}::timestamptz > now()`),
+    )
+    .returning(anyImmediateSubscriber('reservations').as('immediate_subscribers'))
+    .executeTakeFirst();
+  return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
 }
 
 export async function findReservation(db: Db, id: string) {
@@ -91,6 +118,11 @@ export async function findReservationForBid(db: Db, id: string, sellerId: string
  * A seller's bid on a reservation, created or revised (a new version). The bidding deadline is
  * checked in the same statement by the database clock, so a bid that arrives late is refused
  * even when its request started in time.
+ */
+/**
+ * A seller's bid, or its next version — only while the reservation is open, before its deadline
+ * (the database clock), for an item the seller carries, in the reservation's currency and within
+ * its maximum unit price. Undefined when any of that does not hold: the caller reads why.
  */
 export async function upsertBid(
   db: Db,
@@ -132,7 +164,18 @@ export async function upsertBid(
         ])
         .where('id', '=', bid.reservationId)
         .where('status', '=', 'open')
-        .where(sql<boolean>`bidding_deadline > now()`),
+        .where(sql<boolean>`bidding_deadline > now()`)
+        .where('currency', '=', bid.currency)
+        .where('max_unit_price_minor', '>=', bid.unitPriceMinor)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('offers')
+              .select('offers.item_id')
+              .whereRef('offers.item_id', '=', 'reservations.item_id')
+              .where('offers.seller_id', '=', bid.sellerId),
+          ),
+        ),
     )
     .onConflict((oc) =>
       oc.columns(['reservation_id', 'seller_id']).doUpdateSet((eb) => ({

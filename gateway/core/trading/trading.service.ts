@@ -76,21 +76,13 @@ const wire = (minor: bigint, currency: string) => formatMoney({ minor, currency 
 
 const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, document, send }) => {
   const body = document.body as unknown as PurchaseReservationBody;
-  const item = await findItemForNewReservation(trx, body.itemId, body.biddingDeadline);
-  if (item === undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
-  if (!item.unreleased)
-    refuse(
-      '/body/itemId',
-      `item ${body.itemId} is already on the market: only new items are reserved`,
-    );
   const maxUnitPrice = parseMoney(body.maxUnitPrice, '/body/maxUnitPrice');
-  if (!item.deadline_ahead)
-    refuse('/body/biddingDeadline', 'the bidding deadline must be in the future');
   if (body.biddingDeadline.slice(0, 10) > body.neededBy) {
     refuse('/body/neededBy', 'the needed-by date must not be before the bidding deadline');
   }
   const id = newId('RSV');
-  await insertReservation(trx, {
+  // The write checks the item and the deadline itself (one round trip); a refusal reads why.
+  const inserted = await insertReservation(trx, {
     id,
     buyerId: sender.id,
     itemId: body.itemId,
@@ -102,8 +94,18 @@ const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, documen
     deliveryRegion: body.deliveryRegion ?? null,
     buyerReference: body.buyerReference ?? null,
   });
+  if (inserted === undefined) {
+    const item = await findItemForNewReservation(trx, body.itemId, body.biddingDeadline);
+    if (item === undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
+    if (!item.unreleased)
+      refuse(
+        '/body/itemId',
+        `item ${body.itemId} is already on the market: only new items are reserved`,
+      );
+    refuse('/body/biddingDeadline', 'the bidding deadline must be in the future');
+  }
   // "Not-regularly": sellers subscribed to immediate notices hear of it in this transaction.
-  await noticeReservationOpened(trx, send, id);
+  if (inserted.immediateSubscribers) await noticeReservationOpened(trx, send, id);
   return { assigned: { reservationId: id }, refs: { reservationId: id, itemId: body.itemId } };
 };
 
@@ -113,6 +115,31 @@ const handleOrderBid: DocumentHandler = async ({
   document,
 }): Promise<HandlerResult> => {
   const body = document.body as unknown as OrderBidBody;
+  if (
+    body.action !== 'withdraw' &&
+    body.unitPrice !== undefined &&
+    body.quantity !== undefined &&
+    body.promisedDeliveryDate !== undefined
+  ) {
+    // The write checks everything the reads below do (one round trip); only a refusal reads why.
+    const unitPrice = parseMoney(body.unitPrice, '/body/unitPrice');
+    const bid = await upsertBid(trx, {
+      id: newId('BID'),
+      reservationId: body.reservationId,
+      sellerId: sender.id,
+      unitPriceMinor: unitPrice.minor,
+      currency: unitPrice.currency,
+      quantity: body.quantity,
+      promisedDeliveryDate: body.promisedDeliveryDate,
+      note: body.note ?? null,
+    });
+    if (bid !== undefined) {
+      return {
+        assigned: { bidId: bid.id, bidVersion: String(bid.version) },
+        refs: { reservationId: body.reservationId, bidId: bid.id },
+      };
+    }
+  }
   const reservation = await findReservationForBid(trx, body.reservationId, sender.id);
   if (reservation === undefined)
     refuse('/body/reservationId', `no reservation ${body.reservationId}`, 'NOT_FOUND');
@@ -151,23 +178,8 @@ const handleOrderBid: DocumentHandler = async ({
       `above the maximum unit price of ${wire(reservation.max_unit_price_minor, reservation.currency).amount} ${reservation.currency}`,
     );
   }
-  const bid = await upsertBid(trx, {
-    id: newId('BID'),
-    reservationId: reservation.id,
-    sellerId: sender.id,
-    unitPriceMinor: unitPrice.minor,
-    currency: unitPrice.currency,
-    quantity: body.quantity,
-    promisedDeliveryDate: body.promisedDeliveryDate,
-    note: body.note ?? null,
-  });
-  // The deadline passed between the read above and the write (the write checks it again).
-  if (bid === undefined)
-    refuse('/body/reservationId', `bidding on ${reservation.id} closed at its deadline`);
-  return {
-    assigned: { bidId: bid.id, bidVersion: String(bid.version) },
-    refs: { ...refs, bidId: bid.id },
-  };
+  // The write refused the bid although every check above passes: the deadline fell in between.
+  refuse('/body/reservationId', `bidding on ${reservation.id} closed at its deadline`);
 };
 
 // --- judging and awards ----------------------------------------------------------------------

@@ -1,0 +1,14 @@
+/** Feed queries shared by the writes that make changes (catalogue, trading). */
+import { sql, type RawBuilder } from 'kysely';
+import type { FeedKind } from './feeds.service.ts';
+
+/**
+ * Whether any active partner takes this feed's immediate notices: an expression for the
+ * RETURNING of the write that makes a change, so that the common case (nobody) costs no round
+ * trip of its own.
+ */
+export function anyImmediateSubscriber(feed: FeedKind): RawBuilder<boolean> {
+  return sql<boolean>`exists (
+    select 1 from feed_subscriptions s join partners p on p.id = s.partner_id
+    where s.feed = ${feed} and s.mode = 'immediate' and p.status = 'active')`;
+}

@@ -1,0 +1,200 @@
+/**
+ * Group commit: documents arriving together share a transaction, yet each one is answered as if
+ * alone — a refusal, a duplicate or a failure in the batch costs nobody else their document, and
+ * nothing is acknowledged before its commit.
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../gateway/db/database.ts';
+import { createGroupCommitter, type Committer } from '../../gateway/core/pipeline/group-commit.ts';
+import { openTestDatabase } from '../support/database.ts';
+import { registerPartner, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+describe('the group committer', () => {
+  let database: DatabaseHandle;
+  let commit: Committer;
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await sql`create table gc_rows (name text primary key, txid xid8 not null default pg_current_xact_id())`.execute(
+      database.db,
+    );
+    commit = createGroupCommitter(database.db, { lanes: 1, maxBatch: 16 });
+  });
+  afterAll(() => database.close());
+
+  const insert = (name: string) =>
+    commit(async (trx) => {
+      await sql`insert into gc_rows (name) values (${name})`.execute(trx);
+      return name;
+    });
+
+  it('commits units that wait together in one transaction, and answers each', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `together-${i}`);
+    expect(await Promise.all(names.map(insert))).toEqual(names);
+    const { rows } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from gc_rows where name like 'together-%'`.execute(
+      database.db,
+    );
+    // The first goes at once, alone; the other eleven waited for it and go together.
+    expect(Number(rows[0]?.txids)).toBeLessThan(names.length);
+    expect(Number(rows[0]?.txids)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a unit that throws takes only itself down: the others are committed', async () => {
+    const outcomes = await Promise.allSettled([
+      insert('survivor-1'),
+      insert('survivor-2'),
+      commit(async (trx) => {
+        await sql`insert into gc_rows (name) values ('doomed')`.execute(trx);
+        throw new Error('refused');
+      }),
+      insert('survivor-3'),
+      insert('survivor-1'), // a duplicate key: fails alone, on its own
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toHaveProperty('message', 'refused');
+    const { rows } = await sql<{ name: string }>`
+      select name from gc_rows where name in ('survivor-1', 'survivor-2', 'survivor-3', 'doomed')
+      order by name`.execute(database.db);
+    expect(rows.map((r) => r.name)).toEqual(['survivor-1', 'survivor-2', 'survivor-3']);
+  });
+
+  it('maxBatch 1 gives every unit a transaction of its own', async () => {
+    const alone = createGroupCommitter(database.db, { lanes: 1, maxBatch: 1 });
+    await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        alone((trx) => sql`insert into gc_rows (name) values (${`alone-${i}`})`.execute(trx)),
+      ),
+    );
+    const { rows } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from gc_rows where name like 'alone-%'`.execute(
+      database.db,
+    );
+    expect(rows[0]?.txids).toBe('4');
+  });
+});
+
+describe('group commit in the pipeline', () => {
+  let gateway: TestGateway;
+  let seller: { id: string; apiKey: string };
+  let buyer: { id: string; apiKey: string };
+  let itemId: string;
+
+  beforeAll(async () => {
+    // A pool of 2 gives one commit lane: a burst must queue behind its first document.
+    gateway = await startTestGateway({ RATE_LIMIT_PER_SECOND: '0', DB_POOL_SIZE: '2' });
+    seller = await registerPartner(gateway, { id: 'GC-SELLER', roles: ['seller'] });
+    buyer = await registerPartner(gateway, { id: 'GC-BUYER', roles: ['buyer'] });
+    const notice = await post(seller.apiKey, {
+      header: { messageId: 'GC-ITEM', type: 'ItemNotice', sender: seller.id, sentAt: now() },
+      body: {
+        sellerItemId: 'GC-1',
+        name: 'Group commit gadget',
+        category: 'test/gadgets',
+        releaseDate: '2036-12-01',
+        listPrice: { amount: '1000', currency: 'JPY' },
+        quantityAvailable: 10,
+      },
+    });
+    itemId = assigned(notice.body, 'itemId');
+  });
+  afterAll(() => gateway.close());
+
+  const now = () => new Date().toISOString();
+
+  async function post(apiKey: string, document: unknown) {
+    const response = await gateway.app.request('/v1/documents', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(document),
+    });
+    return {
+      status: response.status,
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      body: (await response.json()) as {
+        body?: { status?: string; assigned?: { name: string; value: string }[] };
+      },
+    };
+  }
+
+  function assigned(
+    body: { body?: { assigned?: { name: string; value: string }[] } },
+    name: string,
+  ) {
+    const value = body.body?.assigned?.find((a) => a.name === name)?.value;
+    if (value === undefined) throw new Error(`no ${name} in ${JSON.stringify(body)}`);
+    return value;
+  }
+
+  const reservation = (messageId: string, deadline: string) => ({
+    header: { messageId, type: 'PurchaseReservation', sender: buyer.id, sentAt: now() },
+    body: {
+      itemId,
+      quantity: 1,
+      maxUnitPrice: { amount: '900', currency: 'JPY' },
+      neededBy: '2036-06-30',
+      biddingDeadline: deadline,
+    },
+  });
+
+  it('answers each of a burst on its own: accepted, refused, replayed', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const past = new Date(Date.now() - 86_400_000).toISOString();
+    const r1 = reservation('GC-R1', future);
+    const burst = [
+      r1,
+      reservation('GC-R2', future),
+      reservation('GC-LATE', past), // refused by the handler, inside the batch
+      reservation('GC-R3', future),
+      r1, // the same document twice in the same burst
+      reservation('GC-R4', future),
+    ];
+    const answers = await Promise.all(burst.map((d) => post(buyer.apiKey, d)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 422, 200, 200, 200]);
+    expect(answers[2]?.body.body?.status).toBe('rejected');
+    // One of the two GC-R1 answers is the original, the other its replay, with the same ids.
+    expect([answers[0]?.replayed, answers[4]?.replayed].sort()).toEqual([false, true]);
+    expect(assigned(answers[4]!.body, 'reservationId')).toBe(
+      assigned(answers[0]!.body, 'reservationId'),
+    );
+    const rows = await gateway.database.db
+      .selectFrom('reservations')
+      .select('id')
+      .where('buyer_id', '=', buyer.id)
+      .execute();
+    expect(rows).toHaveLength(4); // R1 once, R2, R3, R4; never the late one
+    const logged = await gateway.database.db
+      .selectFrom('message_log')
+      .select(['message_id', 'status', sql<string>`txid::text`.as('txid')])
+      .where('partner_id', '=', buyer.id)
+      .where('direction', '=', 'inbound')
+      .where('message_id', 'like', 'GC-%')
+      .orderBy('message_id')
+      .execute();
+    expect(logged.map(({ message_id, status }) => ({ message_id, status }))).toEqual([
+      { message_id: 'GC-LATE', status: 'rejected' },
+      { message_id: 'GC-R1', status: 'accepted' },
+      { message_id: 'GC-R2', status: 'accepted' },
+      { message_id: 'GC-R3', status: 'accepted' },
+      { message_id: 'GC-R4', status: 'accepted' },
+    ]);
+  });
+
+  it('commits a burst of valid documents in fewer transactions than documents', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const burst = Array.from({ length: 8 }, (_, i) => reservation(`GC-BURST-${i}`, future));
+    const answers = await Promise.all(burst.map((d) => post(buyer.apiKey, d)));
+    expect(answers.map((a) => a.status)).toEqual(burst.map(() => 200));
+    const { rows } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from message_log
+      where partner_id = ${buyer.id} and message_id like 'GC-BURST-%'`.execute(gateway.database.db);
+    expect(Number(rows[0]?.txids)).toBeLessThan(burst.length);
+  });
+});
