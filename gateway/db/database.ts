@@ -98,9 +98,13 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
             : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its connection (server restart, pg_terminate_backend) must not crash
-  // the process; the next query gets a fresh connection or a STORAGE_UNAVAILABLE error.
+  // A client losing its connection (server restart, pg_terminate_backend) must not crash the
+  // process: pg emits 'error' on the client, and nothing else listens while it is checked out
+  // (the pool listens only to idle ones). The query in flight fails on its own (mapped to
+  // STORAGE_UNAVAILABLE), the pool drops the dead client at release, and the next query gets a
+  // fresh connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await pingDatabase(db);
   return {
@@ -192,6 +196,12 @@ async function pingDatabase(db: Kysely<Database>): Promise<void> {
 
 /** PostgreSQL error classes that mean "the database is not there right now": retry later. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+/**
+ * Errors that end the transaction but say nothing against the request: statement_timeout or a
+ * cancel (57014), lock_timeout (55P03), a serialization failure (40001), a deadlock victim (40P01).
+ * The transaction was rolled back whole; the same request may simply be sent again.
+ */
+const TRANSIENT_SQLSTATE = new Set(['57014', '55P03', '40001', '40P01']);
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -208,7 +218,9 @@ export function isStorageUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
-    (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))
+    (UNAVAILABLE_SQLSTATE.test(code) ||
+      TRANSIENT_SQLSTATE.has(code) ||
+      UNAVAILABLE_NODE_CODES.has(code))
   ) {
     return true;
   }
@@ -220,9 +232,12 @@ export function isStorageUnavailable(error: unknown): boolean {
 /** Map a driver error to STORAGE_UNAVAILABLE when it is one; other errors pass through. */
 export function toStorageError(error: unknown): unknown {
   if (error instanceof GatewayError || !isStorageUnavailable(error)) return error;
-  return new GatewayError('STORAGE_UNAVAILABLE', `database unavailable: ${describe(error)}`, {
-    cause: error,
-  });
+  const code = (error as { code?: unknown }).code;
+  const what =
+    typeof code === 'string' && TRANSIENT_SQLSTATE.has(code)
+      ? 'database busy, retry'
+      : 'database unavailable';
+  return new GatewayError('STORAGE_UNAVAILABLE', `${what}: ${describe(error)}`, { cause: error });
 }
 
 function describe(error: unknown): string {
