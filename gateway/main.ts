@@ -16,7 +16,7 @@ import { createSchemaRegistry } from '../schemas/registry.ts';
 import type { Config } from './config.ts';
 import { catalogueHandlers } from './core/catalogue/catalogue.service.ts';
 import { createCheckHandlers } from './core/checks/checks.service.ts';
-import { enqueueOutbound } from './core/delivery/outbox.ts';
+import { enqueueOutboundMany } from './core/delivery/outbox.ts';
 import { createPartnerDirectory } from './core/partners/identification.service.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
 import type { EnqueueOutbound } from './core/pipeline/pipeline.service.ts';
@@ -116,7 +116,7 @@ export async function buildServices(
       decode: formats.decode,
       handlers,
       signer,
-      enqueue: async (trx, outbound) => (await enqueueOutbound(trx, outbox, outbound)).messageId,
+      enqueue: (trx, outbounds) => enqueueOutboundMany(trx, outbox, outbounds),
       commit: createGroupCommitter(database.db, {
         // Half the pool: the rest stays free for reads, rejections and the jobs.
         lanes: database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.dbPoolSize / 2)),

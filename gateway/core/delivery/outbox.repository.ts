@@ -18,18 +18,28 @@ function msFromNow(ms: number) {
 }
 
 /**
- * One outbound document queued in one round trip: the outbox row, its 'queued' log entry, and the
- * notification that wakes the deliverers (PostgreSQL delivers it at commit, folds repeats within a
- * transaction, and drops it on rollback).
+ * Outbound documents queued in one round trip, however many: the outbox rows, their 'queued' log
+ * entries (in the same order), and the notification that wakes the deliverers (PostgreSQL
+ * delivers it at commit, folds repeats within a transaction, and drops it on rollback).
  */
-export async function queueOutboxRow(
+export async function queueOutboxRows(
   db: Db,
-  row: Insertable<OutboxTable>,
-  entry: LogEntry,
+  queued: readonly { row: Insertable<OutboxTable>; entry: LogEntry }[],
 ): Promise<void> {
+  if (queued.length === 0) return;
   await db
-    .with('queued', (q) => q.insertInto('outbox').values(row).returning('id'))
-    .with('logged', (q) => q.insertInto('message_log').values(logRow(entry)).returning('id'))
+    .with('queued', (q) =>
+      q
+        .insertInto('outbox')
+        .values(queued.map((q) => q.row))
+        .returning('id'),
+    )
+    .with('logged', (q) =>
+      q
+        .insertInto('message_log')
+        .values(queued.map((q) => logRow(q.entry)))
+        .returning('id'),
+    )
     .selectNoFrom(sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified'))
     .execute();
 }

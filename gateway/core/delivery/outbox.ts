@@ -9,9 +9,10 @@ import { sha256Hex } from '../digest.ts';
 import type { CanonicalDocument, DocumentHeader } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import type { LogEntry } from '../messages/message-log.repository.ts';
 import { NAME_SCHEME } from '../partners/identification.ts';
 import type { RenderContext, RenderDocument } from './delivery.ts';
-import { queueOutboxRow } from './outbox.repository.ts';
+import { queueOutboxRows } from './outbox.repository.ts';
 
 export interface OutboxDeps {
   /** The gateway's own party id: the sender of every outbound document. */
@@ -34,21 +35,30 @@ export function newOutboundMessageId(gatewayId: string): string {
   return newId(gatewayId);
 }
 
-/** A UBL partner's first registered identifier (a name is no identifier), so its ERP knows itself. */
-async function recipientContext(
+/**
+ * Each UBL recipient's first registered identifier (a name is no identifier), so its ERP knows
+ * itself: one query for all of them.
+ */
+async function recipientContexts(
   trx: Transaction<Database>,
-  partnerId: string,
-): Promise<RenderContext> {
-  const alias = await trx
+  partnerIds: readonly string[],
+): Promise<Map<string, RenderContext>> {
+  const contexts = new Map<string, RenderContext>();
+  if (partnerIds.length === 0) return contexts;
+  const aliases = await trx
     .selectFrom('partner_identifiers')
-    .select(['scheme', 'value'])
-    .where('partner_id', '=', partnerId)
+    .select(['partner_id', 'scheme', 'value'])
+    .where('partner_id', 'in', partnerIds)
     .where('scheme', '<>', NAME_SCHEME)
+    .orderBy('partner_id')
     .orderBy('created_at')
     .orderBy('scheme')
     .orderBy('value')
-    .executeTakeFirst();
-  return alias === undefined ? {} : { recipientAlias: alias };
+    .execute();
+  for (const { partner_id, scheme, value } of aliases) {
+    if (!contexts.has(partner_id)) contexts.set(partner_id, { recipientAlias: { scheme, value } });
+  }
+  return contexts;
 }
 
 /**
@@ -61,59 +71,85 @@ export async function enqueueOutbound(
   deps: OutboxDeps,
   input: OutboundInput,
 ): Promise<{ messageId: string }> {
-  const recipient = await trx
-    .selectFrom('partners')
-    .select(['id', 'format'])
-    .where('id', '=', input.recipientId)
-    .executeTakeFirst();
-  if (recipient === undefined) {
-    throw new GatewayError(
-      'INTERNAL',
-      `outbound ${input.type} for unknown partner ${input.recipientId}`,
-    );
-  }
-  const messageId = newOutboundMessageId(deps.gatewayId);
-  const header: DocumentHeader = {
-    messageId,
-    type: input.type,
-    sender: deps.gatewayId,
-    sentAt: new Date().toISOString(),
-    recipient: recipient.id,
-    ...(input.inReplyTo === undefined ? {} : { inReplyTo: input.inReplyTo }),
-  };
-  const document: CanonicalDocument = { header, body: input.body };
-  const { body, contentType } = deps.render(
-    document,
-    recipient.format,
-    recipient.format === 'ubl' ? await recipientContext(trx, recipient.id) : undefined,
-  );
-  const digest = sha256Hex(body);
-  const refs = input.refs ?? {};
+  const [messageId] = await enqueueOutboundMany(trx, deps, [input]);
+  return { messageId: messageId! };
+}
 
-  await queueOutboxRow(
-    trx,
-    {
-      message_id: messageId,
-      recipient_id: recipient.id,
-      document_type: input.type,
-      format: recipient.format,
-      content_type: contentType,
-      body,
-      digest,
-      refs: JSON.stringify(refs),
-    },
-    {
-      direction: 'outbound',
-      event: 'queued',
-      partnerId: recipient.id,
-      messageId,
-      documentType: input.type,
-      status: 'queued',
-      contentType,
-      body,
-      digest,
-      refs,
-    },
+/**
+ * Queues several outbound documents in `trx`, as enqueueOutbound does one, in two round trips
+ * whatever their number (the recipients' formats, then every row and log entry in one
+ * statement; a third when UBL recipients need their identifiers). Returns the messageIds in order.
+ */
+export async function enqueueOutboundMany(
+  trx: Transaction<Database>,
+  deps: OutboxDeps,
+  inputs: readonly OutboundInput[],
+): Promise<string[]> {
+  if (inputs.length === 0) return [];
+  const recipientIds = [...new Set(inputs.map((input) => input.recipientId))];
+  const recipients = new Map(
+    (
+      await trx
+        .selectFrom('partners')
+        .select(['id', 'format'])
+        .where('id', 'in', recipientIds)
+        .execute()
+    ).map((partner) => [partner.id, partner]),
   );
-  return { messageId };
+  const contexts = await recipientContexts(
+    trx,
+    [...recipients.values()].filter((r) => r.format === 'ubl').map((r) => r.id),
+  );
+  const queued = inputs.map((input) => {
+    const recipient = recipients.get(input.recipientId);
+    if (recipient === undefined) {
+      throw new GatewayError(
+        'INTERNAL',
+        `outbound ${input.type} for unknown partner ${input.recipientId}`,
+      );
+    }
+    const messageId = newOutboundMessageId(deps.gatewayId);
+    const header: DocumentHeader = {
+      messageId,
+      type: input.type,
+      sender: deps.gatewayId,
+      sentAt: new Date().toISOString(),
+      recipient: recipient.id,
+      ...(input.inReplyTo === undefined ? {} : { inReplyTo: input.inReplyTo }),
+    };
+    const document: CanonicalDocument = { header, body: input.body };
+    const { body, contentType } = deps.render(
+      document,
+      recipient.format,
+      contexts.get(recipient.id),
+    );
+    const digest = sha256Hex(body);
+    const refs = input.refs ?? {};
+    return {
+      row: {
+        message_id: messageId,
+        recipient_id: recipient.id,
+        document_type: input.type,
+        format: recipient.format,
+        content_type: contentType,
+        body,
+        digest,
+        refs: JSON.stringify(refs),
+      },
+      entry: {
+        direction: 'outbound',
+        event: 'queued',
+        partnerId: recipient.id,
+        messageId,
+        documentType: input.type,
+        status: 'queued',
+        contentType,
+        body,
+        digest,
+        refs,
+      } satisfies LogEntry,
+    };
+  });
+  await queueOutboxRows(trx, queued);
+  return queued.map((q) => q.row.message_id);
 }

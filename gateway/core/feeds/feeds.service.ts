@@ -305,7 +305,12 @@ export async function runScheduledFeeds(
       if (moved.numUpdatedRows !== 1n) continue;
       counts.subscriptions++;
       counts.entries += mine.length;
-      counts.documents += await sendFeed((o) => deps.enqueue(trx, o), sub.partner_id, feed, mine);
+      counts.documents += await sendFeed(
+        async (o) => (await deps.enqueue(trx, [o]))[0]!,
+        sub.partner_id,
+        feed,
+        mine,
+      );
     }
   });
   return counts;

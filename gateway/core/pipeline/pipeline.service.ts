@@ -55,11 +55,14 @@ export type DecodeDocument = (
   sender: Partner,
 ) => DecodeResult | Promise<DecodeResult>;
 
-/** Port: queue an outbound document in the caller's transaction (core/delivery). */
+/**
+ * Port: queue outbound documents in the caller's transaction, in one go however many
+ * (core/delivery); resolves to their messageIds, in order.
+ */
 export type EnqueueOutbound = (
   trx: Transaction<Database>,
-  outbound: OutboundDocument & { inReplyTo?: string },
-) => Promise<string>;
+  outbounds: readonly (OutboundDocument & { inReplyTo?: string })[],
+) => Promise<string[]>;
 
 export interface PipelineDeps {
   db: Kysely<Database>;
@@ -280,7 +283,8 @@ export async function commitDocument(
             sender: request.sender,
             document: part,
             gatewayId: deps.gatewayId,
-            send: (outbound) => deps.enqueue(trx, { ...outbound, inReplyTo: header.messageId }),
+            send: async (outbound) =>
+              (await deps.enqueue(trx, [{ ...outbound, inReplyTo: header.messageId }]))[0]!,
           }),
         );
       }

@@ -60,7 +60,7 @@ export interface TradingDeps {
   enqueue: EnqueueOutbound;
 }
 
-type Send = (outbound: OutboundDocument) => Promise<string>;
+type Send = (outbound: OutboundDocument) => Promise<unknown>;
 
 function refuse(
   path: string,
@@ -205,18 +205,23 @@ function candidate(row: {
 }
 
 type ReservationRow = Awaited<ReturnType<typeof lockDueReservations>>[number];
+type BidRow = Awaited<ReturnType<typeof listBidsFor>>[number];
 
 /**
  * Award the most suitable remaining bid of a reservation, or close it with NoAward. On the first
  * judging every other bid learns its result; a later award (after a decline or a lapse) goes to
  * the best of the bids that were eligible but not selected.
  */
+/**
+ * `firstJudging`: the reservation's active bids (read by the caller, which judges many at once);
+ * false for a later award, among the bids eligible but not selected the first time.
+ */
 async function awardNext(
   trx: Transaction<Database>,
   send: Send,
   settings: TradingSettings,
   reservation: ReservationRow,
-  firstJudging: boolean,
+  firstJudging: BidRow[] | false,
 ): Promise<'awarded' | 'no-award'> {
   const terms = {
     quantity: reservation.quantity,
@@ -224,11 +229,7 @@ async function awardNext(
     currency: reservation.currency,
     neededBy: reservation.needed_by,
   };
-  const rows = await listBidsFor(
-    trx,
-    [reservation.id],
-    firstJudging ? ['active'] : ['not-selected'],
-  );
+  const rows = firstJudging || (await listBidsFor(trx, [reservation.id], ['not-selected']));
   const { ranked, ineligible } = judgeBids(terms, rows.map(candidate));
   const winner = ranked[0];
   const refs = { reservationId: reservation.id };
@@ -361,7 +362,7 @@ async function awardNext(
 }
 
 function sender(deps: TradingDeps, trx: Transaction<Database>): Send {
-  return (outbound) => deps.enqueue(trx, outbound);
+  return (outbound) => deps.enqueue(trx, [outbound]);
 }
 
 /** The `judge-reservations` job: judge every reservation whose bidding deadline has passed. */
@@ -373,11 +374,26 @@ export async function judgeDueReservations(
   for (;;) {
     const batch = await deps.db.transaction().execute(async (trx) => {
       const due = await lockDueReservations(trx, batchSize);
+      // The batch's bids in one query, its outbound documents queued together at its end.
+      const bids = new Map<string, BidRow[]>();
+      for (const bid of await listBidsFor(
+        trx,
+        due.map((r) => r.id),
+        ['active'],
+      )) {
+        const of = bids.get(bid.reservation_id);
+        if (of === undefined) bids.set(bid.reservation_id, [bid]);
+        else of.push(bid);
+      }
+      const outbound: OutboundDocument[] = [];
+      const send: Send = (document) => Promise.resolve(outbound.push(document));
       for (const reservation of due) {
-        const outcome = await awardNext(trx, sender(deps, trx), deps.settings, reservation, true);
+        const bidsOf = bids.get(reservation.id) ?? [];
+        const outcome = await awardNext(trx, send, deps.settings, reservation, bidsOf);
         if (outcome === 'awarded') counts.awarded++;
         else counts.noAward++;
       }
+      await deps.enqueue(trx, outbound);
       return due.length;
     });
     counts.judged += batch;
