@@ -260,10 +260,12 @@ export async function setBidStatus(
 
 export async function setReservationStatus(
   db: Db,
-  id: string,
+  id: string | readonly string[],
   from: readonly ReservationStatus[],
   to: ReservationStatus,
 ): Promise<boolean> {
+  const ids = typeof id === 'string' ? [id] : id;
+  if (ids.length === 0) return false;
   const result = await db
     .updateTable('reservations')
     .set({
@@ -271,51 +273,69 @@ export async function setReservationStatus(
       judged_at: sql`coalesce(judged_at, now())`,
       change_txid: sql`pg_current_xact_id()`,
     })
-    .where('id', '=', id)
+    .where('id', 'in', ids)
     .where('status', 'in', from)
     .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return result.numUpdatedRows === BigInt(ids.length);
 }
 
-export async function insertDeal(
-  db: Db,
-  deal: {
-    id: string;
-    reservationId: string;
-    bidId: string;
-    buyerId: string;
-    sellerId: string;
-    itemId: string;
-    quantity: number;
-    unitPriceMinor: bigint;
-    currency: string;
-    totalMinor: bigint;
-    commissionMinor: bigint;
-    commissionRatePercent: string;
-    promisedDeliveryDate: string;
-    confirmWindowS: number;
-  },
-) {
+export interface NewDeal {
+  id: string;
+  reservationId: string;
+  bidId: string;
+  buyerId: string;
+  sellerId: string;
+  itemId: string;
+  quantity: number;
+  unitPriceMinor: bigint;
+  currency: string;
+  totalMinor: bigint;
+  commissionMinor: bigint;
+  commissionRatePercent: string;
+  promisedDeliveryDate: string;
+  confirmWindowS: number;
+}
+
+function dealRow(deal: NewDeal) {
+  return {
+    id: deal.id,
+    reservation_id: deal.reservationId,
+    bid_id: deal.bidId,
+    buyer_id: deal.buyerId,
+    seller_id: deal.sellerId,
+    item_id: deal.itemId,
+    quantity: deal.quantity,
+    unit_price_minor: deal.unitPriceMinor,
+    currency: deal.currency,
+    total_minor: deal.totalMinor,
+    commission_minor: deal.commissionMinor,
+    commission_rate_percent: deal.commissionRatePercent,
+    promised_delivery_date: deal.promisedDeliveryDate,
+    confirm_by: sql<Date>`now() + make_interval(secs => ${deal.confirmWindowS})`,
+  };
+}
+
+export async function insertDeal(db: Db, deal: NewDeal) {
   return db
     .insertInto('deals')
-    .values({
-      id: deal.id,
-      reservation_id: deal.reservationId,
-      bid_id: deal.bidId,
-      buyer_id: deal.buyerId,
-      seller_id: deal.sellerId,
-      item_id: deal.itemId,
-      quantity: deal.quantity,
-      unit_price_minor: deal.unitPriceMinor,
-      currency: deal.currency,
-      total_minor: deal.totalMinor,
-      commission_minor: deal.commissionMinor,
-      commission_rate_percent: deal.commissionRatePercent,
-      promised_delivery_date: deal.promisedDeliveryDate,
-      confirm_by: sql<Date>`now() + make_interval(secs => ${deal.confirmWindowS})`,
-    })
+    .values(dealRow(deal))
     .returning(['id', 'confirm_by'])
     .executeTakeFirstOrThrow();
+}
+
+/** Several deals in one statement (a judging batch). */
+export async function insertDeals(db: Db, deals: readonly NewDeal[]): Promise<void> {
+  if (deals.length === 0) return;
+  await db.insertInto('deals').values(deals.map(dealRow)).execute();
+}
+
+/**
+ * The transaction's clock (now() is fixed for a transaction): what a deal inserted in it gets
+ * as the start of its confirm window.
+ */
+export async function transactionNow(db: Db): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`select now() as now`.execute(db);
+  return rows[0]!.now;
 }
 
 export async function findDeal(db: Db, id: string) {

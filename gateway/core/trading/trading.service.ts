@@ -15,7 +15,7 @@ import type {
   SettlementTermsBody,
   TransportTermsBody,
 } from '../../../schemas/documents.generated.ts';
-import type { Database } from '../../db/tables.ts';
+import type { BidStatus, Database, ReservationStatus } from '../../db/tables.ts';
 import { GatewayError } from '../errors.ts';
 import { noticeReservationOpened } from '../feeds/feeds.service.ts';
 import { newId } from '../ids.ts';
@@ -31,6 +31,7 @@ import {
   findReservationForBid,
   findTenderForOrgan,
   insertDeal,
+  insertDeals,
   insertReservation,
   insertTender,
   listBidsFor,
@@ -42,6 +43,8 @@ import {
   setBidStatus,
   setDealStatus,
   setReservationStatus,
+  transactionNow,
+  type NewDeal,
   upsertBid,
   upsertTerms,
   withdrawBid,
@@ -218,6 +221,7 @@ type BidRow = Awaited<ReturnType<typeof listBidsFor>>[number];
  */
 async function awardNext(
   trx: Transaction<Database>,
+  writes: AwardWrites,
   send: Send,
   settings: TradingSettings,
   reservation: ReservationRow,
@@ -248,8 +252,7 @@ async function awardNext(
         refs: { ...refs, bidId: bid.id },
       });
     }
-    await setBidStatus(
-      trx,
+    await writes.bidStatus(
       ineligible.map((i) => i.bid.id),
       ['active'],
       'ineligible',
@@ -268,8 +271,7 @@ async function awardNext(
         refs: { ...refs, bidId: bid.id },
       });
     }
-    await setBidStatus(
-      trx,
+    await writes.bidStatus(
       others.map((b) => b.id),
       ['active'],
       'not-selected',
@@ -277,7 +279,7 @@ async function awardNext(
   }
 
   if (winner === undefined) {
-    await setReservationStatus(trx, reservation.id, ['open', 'awarded'], 'no-award');
+    await writes.reservationStatus(reservation.id, ['open', 'awarded'], 'no-award');
     await send({
       recipientId: reservation.buyer_id,
       type: 'NoAward',
@@ -297,7 +299,7 @@ async function awardNext(
   const total = winner.unitPriceMinor * BigInt(reservation.quantity);
   const commission = percentOf(total, settings.commissionRatePercent);
   const dealId = newId('DEAL');
-  const deal = await insertDeal(trx, {
+  const deal = await writes.deal({
     id: dealId,
     reservationId: reservation.id,
     bidId: winner.id,
@@ -313,8 +315,8 @@ async function awardNext(
     promisedDeliveryDate: winner.promisedDeliveryDate,
     confirmWindowS: settings.confirmWindowS,
   });
-  await setBidStatus(trx, [winner.id], ['active', 'not-selected'], 'selected');
-  await setReservationStatus(trx, reservation.id, ['open', 'awarded'], 'awarded');
+  await writes.bidStatus([winner.id], ['active', 'not-selected'], 'selected');
+  await writes.reservationStatus(reservation.id, ['open', 'awarded'], 'awarded');
   const dealRefs = { ...refs, dealId, bidId: winner.id };
   const shared = {
     dealId,
@@ -361,6 +363,73 @@ async function awardNext(
   return 'awarded';
 }
 
+/** The writes of an award: made at once, or gathered for a judging batch and made together. */
+interface AwardWrites {
+  bidStatus(ids: readonly string[], from: readonly BidStatus[], to: BidStatus): Promise<void>;
+  reservationStatus(
+    id: string,
+    from: readonly ReservationStatus[],
+    to: ReservationStatus,
+  ): Promise<void>;
+  deal(deal: NewDeal): Promise<{ confirm_by: Date }>;
+}
+
+function writesNow(trx: Transaction<Database>): AwardWrites {
+  return {
+    bidStatus: (ids, from, to) => setBidStatus(trx, ids, from, to),
+    reservationStatus: async (id, from, to) => {
+      await setReservationStatus(trx, id, from, to);
+    },
+    deal: (deal) => insertDeal(trx, deal),
+  };
+}
+
+/**
+ * Writes gathered over a judging batch, made by `flush` in a handful of statements: the bids by
+ * status change, the deals in one insert, the reservations by status change. A deal's confirm
+ * window starts at the transaction's now(), the same for every deal of the batch.
+ */
+function gatheredWrites(
+  trx: Transaction<Database>,
+  transactionStart: Date,
+): AwardWrites & { flush(): Promise<void> } {
+  const bids = new Map<string, { from: readonly BidStatus[]; to: BidStatus; ids: string[] }>();
+  const reservations = new Map<
+    string,
+    { from: readonly ReservationStatus[]; to: ReservationStatus; ids: string[] }
+  >();
+  const deals: NewDeal[] = [];
+  return {
+    bidStatus(ids, from, to) {
+      const key = `${from.join()}>${to}`;
+      const change = bids.get(key) ?? { from, to, ids: [] };
+      change.ids.push(...ids);
+      bids.set(key, change);
+      return Promise.resolve();
+    },
+    reservationStatus(id, from, to) {
+      const key = `${from.join()}>${to}`;
+      const change = reservations.get(key) ?? { from, to, ids: [] };
+      change.ids.push(id);
+      reservations.set(key, change);
+      return Promise.resolve();
+    },
+    deal(deal) {
+      deals.push(deal);
+      return Promise.resolve({
+        confirm_by: new Date(transactionStart.getTime() + deal.confirmWindowS * 1000),
+      });
+    },
+    async flush() {
+      for (const { ids, from, to } of bids.values()) await setBidStatus(trx, ids, from, to);
+      await insertDeals(trx, deals);
+      for (const { ids, from, to } of reservations.values()) {
+        await setReservationStatus(trx, ids, from, to);
+      }
+    },
+  };
+}
+
 function sender(deps: TradingDeps, trx: Transaction<Database>): Send {
   return (outbound) => deps.enqueue(trx, [outbound]);
 }
@@ -387,12 +456,14 @@ export async function judgeDueReservations(
       }
       const outbound: OutboundDocument[] = [];
       const send: Send = (document) => Promise.resolve(outbound.push(document));
+      const writes = gatheredWrites(trx, await transactionNow(trx));
       for (const reservation of due) {
         const bidsOf = bids.get(reservation.id) ?? [];
-        const outcome = await awardNext(trx, send, deps.settings, reservation, bidsOf);
+        const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
         if (outcome === 'awarded') counts.awarded++;
         else counts.noAward++;
       }
+      await writes.flush();
       await deps.enqueue(trx, outbound);
       return due.length;
     });
@@ -460,7 +531,7 @@ async function closeDeal(
   if (reservation === undefined)
     throw new GatewayError('INTERNAL', `deal ${deal.id} without reservation`);
   if (becauseOf === 'seller') {
-    await awardNext(trx, send, settings, reservation, false);
+    await awardNext(trx, writesNow(trx), send, settings, reservation, false);
     return;
   }
   await setReservationStatus(trx, reservation.id, ['awarded'], 'no-award');
