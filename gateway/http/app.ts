@@ -68,6 +68,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(requestId);
   app.use(observe(deps.logger, deps.metrics));
   app.use(secureHeaders());
+  // PostgreSQL text cannot hold U+0000: a NUL in a path or query value is a 400 here, not a 500
+  // from the database wherever the value is used.
+  app.use(async (c, next) => {
+    if (/%00/i.test(c.req.url) || c.req.url.includes('\u0000')) {
+      throw new GatewayError('BAD_REQUEST', 'the URL must not contain U+0000 (%00)');
+    }
+    await next();
+  });
   const documentBodyLimit = bodyLimit({
     maxSize: deps.config.bodyLimitBytes,
     onError: () => {

@@ -12,7 +12,15 @@ export async function jsonObjectBody(c: Context): Promise<Record<string, unknown
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('BAD_REQUEST', 'the body must be a JSON object');
   }
+  // PostgreSQL text cannot hold U+0000: refused here rather than as a 500 from the database.
+  if (holdsNul(body)) throw new GatewayError('BAD_REQUEST', 'the body must not contain U+0000');
   return body as Record<string, unknown>;
+}
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, v]) => key.includes('\u0000') || holdsNul(v));
 }
 
 export function optionalString(body: Record<string, unknown>, field: string): string | undefined {
