@@ -18,7 +18,7 @@ function msFromNow(ms: number) {
 }
 
 /**
- * Outbound documents queued in one round trip, however many: the outbox rows, their 'queued' log
+ * Outbound documents queued in one round trip per 500: the outbox rows, their 'queued' log
  * entries (in the same order), and the notification that wakes the deliverers (PostgreSQL
  * delivers it at commit, folds repeats within a transaction, and drops it on rollback).
  */
@@ -26,23 +26,31 @@ export async function queueOutboxRows(
   db: Db,
   queued: readonly { row: Insertable<OutboxTable>; entry: LogEntry }[],
 ): Promise<void> {
-  if (queued.length === 0) return;
-  await db
-    .with('queued', (q) =>
-      q
-        .insertInto('outbox')
-        .values(queued.map((q) => q.row))
-        .returning('id'),
-    )
-    .with('logged', (q) =>
-      q
-        .insertInto('message_log')
-        .values(queued.map((q) => logRow(q.entry)))
-        .returning('id'),
-    )
-    .selectNoFrom(sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified'))
-    .execute();
+  for (let from = 0; from < queued.length; from += QUEUE_CHUNK) {
+    const chunk = queued.slice(from, from + QUEUE_CHUNK);
+    await db
+      .with('queued', (q) =>
+        q
+          .insertInto('outbox')
+          .values(chunk.map((q) => q.row))
+          .returning('id'),
+      )
+      .with('logged', (q) =>
+        q
+          .insertInto('message_log')
+          .values(chunk.map((q) => logRow(q.entry)))
+          .returning('id'),
+      )
+      .selectNoFrom(sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified'))
+      .execute();
+  }
 }
+
+/**
+ * Documents per statement: each takes about 20 parameters, and a statement may carry at most
+ * 32,767 of them on PGlite (65,535 on PostgreSQL) — beyond, PGlite silently breaks the session.
+ */
+const QUEUE_CHUNK = 500;
 
 /** Delivered to listeners when the caller's transaction commits; dropped on rollback. */
 export async function notifyOutbox(db: Db): Promise<void> {

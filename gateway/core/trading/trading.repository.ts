@@ -1,7 +1,7 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
-import { anyImmediateSubscriber } from '../feeds/feeds.repository.ts';
+import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -46,43 +46,32 @@ export async function insertReservation(
     buyerReference: string | null;
   },
 ): Promise<{ immediateSubscribers: boolean } | undefined> {
-  const row = await db
-    .insertInto('reservations')
-    .columns([
-      'id',
-      'buyer_id',
-      'item_id',
-      'quantity',
-      'max_unit_price_minor',
-      'currency',
-      'needed_by',
-      'bidding_deadline',
-      'delivery_region',
-      'buyer_reference',
-    ])
-    .expression((eb) =>
-      eb
-        .selectFrom('items')
-        .select([
-          sql<string>`${r.id}::text`.as('id'),
-          sql<string>`${r.buyerId}::text`.as('buyer_id'),
-          'items.id as item_id',
-          sql<number>`${r.quantity}::integer`.as('quantity'),
-          sql<bigint>`${r.maxUnitPriceMinor}::bigint`.as('max_unit_price_minor'),
-          sql<string>`${r.currency}::text`.as('currency'),
-          sql<string>`${r.neededBy}::date`.as('needed_by'),
-          sql<Date>`${r.biddingDeadline}::timestamptz`.as('bidding_deadline'),
-          sql<string | null>`${r.deliveryRegion}::text`.as('delivery_region'),
-          sql<string | null>`${r.buyerReference}::text`.as('buyer_reference'),
-        ])
-        .where('items.id', '=', r.itemId)
-        .where(sql<boolean>`items.release_date > current_date`)
-        .where(sql<boolean>`${r.biddingDeadline}::timestamptz > now()`),
-    )
-    .returning(anyImmediateSubscriber('reservations').as('immediate_subscribers'))
-    .executeTakeFirst();
+  const { rows } = await db.executeQuery(
+    CompiledQuery.raw(INSERT_RESERVATION, [
+      r.id,
+      r.buyerId,
+      r.itemId,
+      r.quantity,
+      r.maxUnitPriceMinor,
+      r.currency,
+      r.neededBy,
+      r.biddingDeadline,
+      r.deliveryRegion,
+      r.buyerReference,
+    ]),
+  );
+  const row = rows[0] as { immediate_subscribers: boolean } | undefined;
   return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
 }
+
+/** SQL text, not built: a hot path (see logAndClaimInbound). */
+const INSERT_RESERVATION = `insert into reservations (id, buyer_id, item_id, quantity,
+    max_unit_price_minor, currency, needed_by, bidding_deadline, delivery_region, buyer_reference)
+  select $1::text, $2::text, i.id, $4::integer, $5::bigint, $6::text, $7::date,
+    $8::timestamptz, $9::text, $10::text
+  from items i
+  where i.id = $3 and i.release_date > current_date and $8::timestamptz > now()
+  returning ${anyImmediateSubscriberSql('reservations')} as immediate_subscribers`;
 
 export async function findReservation(db: Db, id: string) {
   return db
@@ -137,62 +126,35 @@ export async function upsertBid(
     note: string | null;
   },
 ): Promise<{ id: string; version: number } | undefined> {
-  return db
-    .insertInto('bids')
-    .columns([
-      'id',
-      'reservation_id',
-      'seller_id',
-      'unit_price_minor',
-      'currency',
-      'quantity',
-      'promised_delivery_date',
-      'note',
-    ])
-    .expression((eb) =>
-      eb
-        .selectFrom('reservations')
-        .select([
-          sql<string>`${bid.id}::text`.as('id'),
-          'id as reservation_id',
-          sql<string>`${bid.sellerId}::text`.as('seller_id'),
-          sql<bigint>`${bid.unitPriceMinor}::bigint`.as('unit_price_minor'),
-          sql<string>`${bid.currency}::text`.as('currency'),
-          sql<number>`${bid.quantity}::integer`.as('quantity'),
-          sql<string>`${bid.promisedDeliveryDate}::date`.as('promised_delivery_date'),
-          sql<string | null>`${bid.note}::text`.as('note'),
-        ])
-        .where('id', '=', bid.reservationId)
-        .where('status', '=', 'open')
-        .where(sql<boolean>`bidding_deadline > now()`)
-        .where('currency', '=', bid.currency)
-        .where('max_unit_price_minor', '>=', bid.unitPriceMinor)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('offers')
-              .select('offers.item_id')
-              .whereRef('offers.item_id', '=', 'reservations.item_id')
-              .where('offers.seller_id', '=', bid.sellerId),
-          ),
-        ),
-    )
-    .onConflict((oc) =>
-      oc.columns(['reservation_id', 'seller_id']).doUpdateSet((eb) => ({
-        unit_price_minor: eb.ref('excluded.unit_price_minor'),
-        currency: eb.ref('excluded.currency'),
-        quantity: eb.ref('excluded.quantity'),
-        promised_delivery_date: eb.ref('excluded.promised_delivery_date'),
-        note: eb.ref('excluded.note'),
-        version: sql<number>`bids.version + 1`,
-        status: 'active',
-        received_at: sql`now()`,
-        updated_at: sql`now()`,
-      })),
-    )
-    .returning(['id', 'version'])
-    .executeTakeFirst();
+  const { rows } = await db.executeQuery(
+    CompiledQuery.raw(UPSERT_BID, [
+      bid.id,
+      bid.reservationId,
+      bid.sellerId,
+      bid.unitPriceMinor,
+      bid.currency,
+      bid.quantity,
+      bid.promisedDeliveryDate,
+      bid.note,
+    ]),
+  );
+  return rows[0] as { id: string; version: number } | undefined;
 }
+
+/** SQL text, not built: a hot path (see logAndClaimInbound). $1 id … $8 note. */
+const UPSERT_BID = `insert into bids (id, reservation_id, seller_id, unit_price_minor, currency,
+    quantity, promised_delivery_date, note)
+  select $1::text, r.id, $3::text, $4::bigint, $5::text, $6::integer, $7::date, $8::text
+  from reservations r
+  where r.id = $2 and r.status = 'open' and r.bidding_deadline > now()
+    and r.currency = $5 and r.max_unit_price_minor >= $4
+    and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = $3)
+  on conflict (reservation_id, seller_id) do update set
+    unit_price_minor = excluded.unit_price_minor, currency = excluded.currency,
+    quantity = excluded.quantity, promised_delivery_date = excluded.promised_delivery_date,
+    note = excluded.note, version = bids.version + 1, status = 'active',
+    received_at = now(), updated_at = now()
+  returning id, version`;
 
 export async function withdrawBid(db: Db, reservationId: string, sellerId: string) {
   return db
@@ -216,10 +178,16 @@ export async function withdrawBid(db: Db, reservationId: string, sellerId: strin
 }
 
 /** Open reservations past their deadline, locked for this judge; other judges skip them. */
+/**
+ * Open reservations past their bidding deadline, locked for judging (others skip them), each with
+ * the transaction's clock (now() is fixed for a transaction: what a deal inserted in it gets as
+ * the start of its confirm window).
+ */
 export async function lockDueReservations(trx: Transaction<Database>, limit: number) {
   return trx
     .selectFrom('reservations')
     .selectAll()
+    .select(sql<Date>`now()`.as('transaction_now'))
     .where('status', '=', 'open')
     .where('bidding_deadline', '<=', sql<Date>`now()`)
     .orderBy('bidding_deadline')
@@ -249,13 +217,15 @@ export async function setBidStatus(
   from: readonly BidStatus[],
   to: BidStatus,
 ) {
-  if (ids.length === 0) return;
-  await db
-    .updateTable('bids')
-    .set({ status: to, updated_at: sql`now()` })
-    .where('id', 'in', ids)
-    .where('status', 'in', from)
-    .execute();
+  // A judging batch may name many bids: a statement carries at most 32,767 parameters on PGlite.
+  for (let at = 0; at < ids.length; at += 5_000) {
+    await db
+      .updateTable('bids')
+      .set({ status: to, updated_at: sql`now()` })
+      .where('id', 'in', ids.slice(at, at + 5_000))
+      .where('status', 'in', from)
+      .execute();
+  }
 }
 
 export async function setReservationStatus(
@@ -327,15 +297,6 @@ export async function insertDeal(db: Db, deal: NewDeal) {
 export async function insertDeals(db: Db, deals: readonly NewDeal[]): Promise<void> {
   if (deals.length === 0) return;
   await db.insertInto('deals').values(deals.map(dealRow)).execute();
-}
-
-/**
- * The transaction's clock (now() is fixed for a transaction): what a deal inserted in it gets
- * as the start of its confirm window.
- */
-export async function transactionNow(db: Db): Promise<Date> {
-  const { rows } = await sql<{ now: Date }>`select now() as now`.execute(db);
-  return rows[0]!.now;
 }
 
 export async function findDeal(db: Db, id: string) {

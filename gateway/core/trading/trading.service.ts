@@ -43,7 +43,6 @@ import {
   setBidStatus,
   setDealStatus,
   setReservationStatus,
-  transactionNow,
   type NewDeal,
   upsertBid,
   upsertTerms,
@@ -207,7 +206,10 @@ function candidate(row: {
   };
 }
 
-type ReservationRow = Awaited<ReturnType<typeof lockDueReservations>>[number];
+type ReservationRow = Omit<
+  Awaited<ReturnType<typeof lockDueReservations>>[number],
+  'transaction_now'
+>;
 type BidRow = Awaited<ReturnType<typeof listBidsFor>>[number];
 
 /**
@@ -456,7 +458,7 @@ export async function judgeDueReservations(
       }
       const outbound: OutboundDocument[] = [];
       const send: Send = (document) => Promise.resolve(outbound.push(document));
-      const writes = gatheredWrites(trx, await transactionNow(trx));
+      const writes = gatheredWrites(trx, due[0]?.transaction_now ?? new Date());
       for (const reservation of due) {
         const bidsOf = bids.get(reservation.id) ?? [];
         const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
