@@ -52,6 +52,8 @@ export interface UblAdapter {
   encode(doc: CanonicalDocument, options?: UblWriteOptions): string | undefined;
   /** Any mapping, either direction (tests, `convert`): the UBL text, checked against the structure. */
   encodeWith(doc: CanonicalDocument, mapping: Mapping, options?: UblWriteOptions): string;
+  /** Whether the document has a form under this mapping (an empty feed has none). */
+  hasForm(doc: CanonicalDocument, mapping: Mapping): boolean;
 }
 
 export interface UblWriteOptions extends EncodeOptions {
@@ -142,6 +144,13 @@ export function createUblAdapter(
     return { ok: true, document: first, derived: documents };
   }
 
+  /** False when the document lacks what the mapping needs (an empty feed: no lines). */
+  function hasForm(doc: CanonicalDocument, mapping: Mapping): boolean {
+    if (mapping.needs === undefined) return true;
+    const needed = getAt(doc, mapping.needs);
+    return Array.isArray(needed) && needed.length > 0;
+  }
+
   function encodeWith(doc: CanonicalDocument, mapping: Mapping, options: UblWriteOptions = {}) {
     const root = encodeWithMapping(doc, mapping, options);
     sortToSchema(root);
@@ -159,13 +168,10 @@ export function createUblAdapter(
     mappings,
     decode,
     encodeWith,
+    hasForm,
     encode(doc, options) {
       const mapping = mappings.outboundFor(doc.header.type);
-      if (mapping === undefined) return undefined;
-      if (mapping.needs !== undefined) {
-        const needed = getAt(doc, mapping.needs);
-        if (!Array.isArray(needed) || needed.length === 0) return undefined;
-      }
+      if (mapping === undefined || !hasForm(doc, mapping)) return undefined;
       return encodeWith(doc, mapping, options);
     },
   };

@@ -112,6 +112,12 @@ export async function convertCommand(
       errOut(`UBL has no document for ${type}: the gateway sends it in its own XML`);
       return 1;
     }
+    if (!ubl.hasForm(decoded.document, mapping)) {
+      errOut(
+        `this ${type} has no UBL form (${mapping.ubl} needs ${mapping.needs ?? 'more'}, and it is empty): the gateway sends it in its own XML`,
+      );
+      return 1;
+    }
     out(ubl.encodeWith(decoded.document, mapping, { pretty: true }));
     return 0;
   }

@@ -214,6 +214,22 @@ describe('convert --to ubl', () => {
     expect(instruction.code).toBe(1);
     expect(instruction.stderr).toContain('UBL has no document for SettlementInstruction');
   });
+
+  it('says why an empty feed has no UBL form instead of failing', async () => {
+    const example = JSON.parse(
+      fs.readFileSync(
+        path.join(import.meta.dirname, '../../schemas/examples/ItemFeed.json'),
+        'utf8',
+      ),
+    ) as { body: { items: unknown[] } };
+    example.body.items = [];
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'convert-')), 'empty.json');
+    fs.writeFileSync(file, JSON.stringify(example));
+    const empty = await cli(['convert', '--from', 'json', '--to', 'ubl', file]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('this ItemFeed has no UBL form');
+    expect(empty.stderr).not.toContain('internal');
+  });
 });
 
 // The CLI uses its own embedded database either way: once is enough.
