@@ -393,8 +393,7 @@ const SETTINGS = [
   {
     env: 'DELIVERY_CONCURRENCY',
     key: 'deliveryConcurrency',
-    description:
-      'Pushes in flight per process, to all partners together.',
+    description: 'Pushes in flight per process, to all partners together.',
     defaultText: '64',
     parse: integer(1, 1024, 64),
   },
