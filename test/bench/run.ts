@@ -24,7 +24,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { createRenderer } from '../../adapters/codec/render.ts';
 import { loadConfig } from '../../gateway/config.ts';
-import { enqueueOutbound } from '../../gateway/core/delivery/outbox.ts';
+import { enqueueOutboundMany } from '../../gateway/core/delivery/outbox.ts';
 import { judgeDueReservations } from '../../gateway/core/trading/trading.service.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
@@ -383,15 +383,20 @@ async function benchDelivery() {
     log(`delivery: queueing ${SIZE.deliveries} documents`);
     const outbox = { gatewayId: config.gatewayId, render: createRenderer(createSchemaRegistry()) };
     for (let queued = 0; queued < SIZE.deliveries; queued += 1000) {
-      await gateway.database.db.transaction().execute(async (trx) => {
-        for (let i = queued; i < Math.min(queued + 1000, SIZE.deliveries); i++) {
-          await enqueueOutbound(trx, outbox, {
-            recipientId: 'BENCH-RECEIVER',
-            type: 'NoAward',
-            body: { reservationId: `RSV-BENCH-${i}`, reason: 'no seller bid before the deadline' },
-          });
-        }
-      });
+      const documents = Array.from(
+        { length: Math.min(1000, SIZE.deliveries - queued) },
+        (_, i) => ({
+          recipientId: 'BENCH-RECEIVER',
+          type: 'NoAward',
+          body: {
+            reservationId: `RSV-BENCH-${queued + i}`,
+            reason: 'no seller bid before the deadline',
+          },
+        }),
+      );
+      await gateway.database.db
+        .transaction()
+        .execute((trx) => enqueueOutboundMany(trx, outbox, documents));
     }
     log('delivery: starting the deliverer');
     const services = await buildServices(config, gateway.database, createLogger('warn'), undefined);

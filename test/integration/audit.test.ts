@@ -29,7 +29,7 @@ import { createLogger } from '../../gateway/logger.ts';
 import { startGatewayJobs } from '../../gateway/main.ts';
 import { SEAL_AUDIT } from '../../jobs/seal-audit.ts';
 import { onPostgres } from '../support/database.ts';
-import { enqueueOutbound } from '../../gateway/core/delivery/outbox.ts';
+import { enqueueOutboundMany } from '../../gateway/core/delivery/outbox.ts';
 import { sealEverything } from '../support/audit.ts';
 import { eventually, enqueueNoAwards, noAward, testOutboxDeps } from '../support/delivery.ts';
 import { exampleDocument, postDocument } from '../support/documents.ts';
@@ -171,7 +171,7 @@ describe('sealing', () => {
       let inserted = (): void => undefined;
       const insertedEarly = new Promise<void>((resolve) => (inserted = resolve));
       const slow = db.transaction().execute(async (trx) => {
-        await enqueueOutbound(trx, testOutboxDeps(), noAward(buyer.id)); // draws the lower ids
+        await enqueueOutboundMany(trx, testOutboxDeps(), [noAward(buyer.id)]); // draws the lower ids
         inserted();
         await held;
       });

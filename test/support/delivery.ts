@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import { createRenderer } from '../../adapters/codec/render.ts';
-import { enqueueOutbound, type OutboxDeps } from '../../gateway/core/delivery/outbox.ts';
+import { enqueueOutboundMany, type OutboxDeps } from '../../gateway/core/delivery/outbox.ts';
 import type { Database } from '../../gateway/db/tables.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { startGatewayJobs } from '../../gateway/main.ts';
@@ -60,13 +60,8 @@ export async function enqueueNoAwards(
   recipientId: string,
   count: number,
 ): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      ids.push((await enqueueOutbound(trx, deps, noAward(recipientId))).messageId);
-    }
-    return ids;
-  });
+  const documents = Array.from({ length: count }, () => noAward(recipientId));
+  return db.transaction().execute((trx) => enqueueOutboundMany(trx, deps, documents));
 }
 
 export async function startDeliveryHarness(

@@ -131,44 +131,46 @@ async function receiveItem(
   request: BatchRequest,
   item: Extract<BatchItem, { kind: 'document' }>,
   position: number,
-): Promise<{ entry: Promise<BatchEntry>; storageFailed?: true }> {
+): Promise<{ entry: Promise<BatchEntry>; storageFailed: boolean }> {
   const { decodeAs } = item;
   const pipeline: PipelineDeps =
     decodeAs === undefined
       ? deps
       : { ...deps, decode: (_bytes, format, sender) => deps.decode(decodeAs, format, sender) };
   const failed = (error: unknown): BatchEntry => {
-    const mapped = toStorageError(error);
-    if (mapped instanceof GatewayError && mapped.retryable) throw mapped;
+    const storage = storageFailure(error);
+    if (storage !== undefined) throw storage;
     // One document that trips a bug must not hold the rest of the batch (or a dropped file,
     // which would otherwise be retried forever): it is refused, and the edge logs why.
     request.onInternalError?.(error, position);
     return rejection(position, 'INTERNAL', 'internal error while processing this document');
   };
-  let admitted: Awaited<ReturnType<typeof admitDocument>>;
+  let entry: Promise<BatchEntry>;
+  let storageFailed = false;
   try {
-    admitted = await admitDocument(pipeline, {
+    const admitted = await admitDocument(pipeline, {
       sender: request.sender,
       bytes: item.bytes,
       format: request.format,
       contentType: request.contentType,
       requestId: request.requestId,
     });
+    const outcome =
+      'kind' in admitted ? Promise.resolve(admitted) : commitDocument(pipeline, admitted);
+    entry = outcome.then((o) => entryOf(o, position), failed);
   } catch (error) {
-    const mapped = toStorageError(error);
-    if (mapped instanceof GatewayError && mapped.retryable) {
-      const entry = Promise.reject(mapped);
-      entry.catch(() => undefined); // awaited in its turn
-      return { entry, storageFailed: true };
-    }
-    return { entry: Promise.resolve(failed(error)) };
+    storageFailed = storageFailure(error) !== undefined;
+    entry = Promise.resolve().then(() => failed(error));
   }
-  const outcome =
-    'kind' in admitted ? Promise.resolve(admitted) : commitDocument(pipeline, admitted);
-  const entry = outcome.then((o) => entryOf(o, position), failed);
   // Awaited later, in order; until then a storage failure must not count as unhandled.
   entry.catch(() => undefined);
-  return { entry };
+  return { entry, storageFailed };
+}
+
+/** The retryable STORAGE_UNAVAILABLE an error means, if it means one: the batch must stop. */
+function storageFailure(error: unknown): GatewayError | undefined {
+  const mapped = toStorageError(error);
+  return mapped instanceof GatewayError && mapped.retryable ? mapped : undefined;
 }
 
 function entryOf(outcome: PipelineOutcome, position: number): BatchEntry {

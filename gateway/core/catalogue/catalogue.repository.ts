@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { anyImmediateSubscriber } from '../feeds/feeds.repository.ts';
+import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 import type { Database } from '../../db/tables.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -80,7 +80,7 @@ export async function insertItem(
         ])
         .where(sql<boolean>`${item.releaseDate}::date > current_date`),
     )
-    .returning(anyImmediateSubscriber('items').as('immediate_subscribers'))
+    .returning(sql.raw<boolean>(anyImmediateSubscriberSql('items')).as('immediate_subscribers'))
     .executeTakeFirst();
   return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
 }

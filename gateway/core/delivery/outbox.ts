@@ -62,23 +62,11 @@ async function recipientContexts(
 }
 
 /**
- * Queues one outbound document in `trx`: fills the header, renders it in the recipient's
+ * Queues outbound documents in `trx`: fills each header, renders each in its recipient's
  * preferred format (the renderer validates it: an invalid outbound document is a bug and is never
- * queued), stores it with a 'queued' log entry, and has the deliverers woken when `trx` commits.
- */
-export async function enqueueOutbound(
-  trx: Transaction<Database>,
-  deps: OutboxDeps,
-  input: OutboundInput,
-): Promise<{ messageId: string }> {
-  const [messageId] = await enqueueOutboundMany(trx, deps, [input]);
-  return { messageId: messageId! };
-}
-
-/**
- * Queues several outbound documents in `trx`, as enqueueOutbound does one, in two round trips
- * whatever their number (the recipients' formats, then every row and log entry in one
- * statement; a third when UBL recipients need their identifiers). Returns the messageIds in order.
+ * queued), stores them with their 'queued' log entries, and has the deliverers woken when `trx`
+ * commits — in two round trips whatever their number (the recipients' formats, then the rows and
+ * entries; a third when UBL recipients need their identifiers). Returns the messageIds in order.
  */
 export async function enqueueOutboundMany(
   trx: Transaction<Database>,
