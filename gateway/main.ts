@@ -19,7 +19,7 @@ import { createCheckHandlers } from './core/checks/checks.service.ts';
 import { enqueueOutboundMany } from './core/delivery/outbox.ts';
 import { createPartnerDirectory } from './core/partners/identification.service.ts';
 import type { EndpointCheck } from './core/partners/partners.ts';
-import type { EnqueueOutbound } from './core/pipeline/pipeline.service.ts';
+import type { PipelineDeps } from './core/pipeline/pipeline.service.ts';
 import { createGroupCommitter } from './core/pipeline/group-commit.ts';
 import { createHandlerRegistry } from './core/pipeline/handlers.ts';
 import { createSigner, type Signer } from './core/signing/signer.ts';
@@ -58,10 +58,7 @@ export function endpointCheck(config: Readonly<Config>): EndpointCheck {
 }
 
 /** The gateway key, its public half published first: whatever it signs must verify. */
-export async function gatewaySigner(
-  config: Readonly<Config>,
-  database: DatabaseHandle,
-): Promise<Signer> {
+async function gatewaySigner(config: Readonly<Config>, database: DatabaseHandle): Promise<Signer> {
   const signer = await createSigner(loadOrCreateSigningKey(config.signingKeyFile));
   await publishSigningKey(database.db, signer.keyId, signer.publicJwk);
   return signer;
@@ -128,16 +125,19 @@ export async function buildServices(
   };
 }
 
-/** The scheduled jobs with their ports: the signing push client, the file outbox, the backoff. */
+/**
+ * The scheduled jobs with their ports: the signing push client, the file outbox, the backoff.
+ * They queue outbound documents and seal the audit log with the services' outbox and key (built
+ * once, by buildServices).
+ */
 export async function startGatewayJobs(
   config: Readonly<Config>,
   database: DatabaseHandle,
   logger: Logger,
-  enqueue: EnqueueOutbound,
+  { enqueue, signer }: Pick<PipelineDeps, 'enqueue' | 'signer'>,
   /** The inbound pipeline for the file-drop scanner (absent: no scan-file-drops job). */
   fileDrop?: JobsDeps['fileDrop'],
 ): Promise<RunningJobs> {
-  const signer = await gatewaySigner(config, database);
   const pushClient = createPushClient({
     allowInsecure: config.allowInsecureEndpoints,
     timeoutMs: config.deliveryTimeoutMs,
@@ -212,7 +212,7 @@ export async function startGateway(
       lock?.update({ adminUrl: server.url, localToken: localAdminToken });
     }
     if (config.role !== 'api') {
-      jobs = await startGatewayJobs(config, database, logger, services.pipeline.enqueue, {
+      jobs = await startGatewayJobs(config, database, logger, services.pipeline, {
         pipeline: services.pipeline,
         registry: services.registry,
       });

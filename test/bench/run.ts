@@ -405,7 +405,7 @@ async function benchDelivery() {
       config,
       gateway.database,
       createLogger('warn'),
-      services.pipeline.enqueue,
+      services.pipeline,
     );
     let stats = { distinct: 0, total: 0 };
     try {

@@ -513,7 +513,7 @@ describe('the admin API and the job', () => {
       gateway.config,
       gateway.database,
       createLogger('silent'),
-      gateway.services.pipeline.enqueue,
+      gateway.services.pipeline,
     );
     try {
       await enqueueNoAwards(db, testOutboxDeps(), buyer.id, 2);

@@ -53,7 +53,7 @@ beforeAll(async () => {
     gateway.config,
     gateway.database,
     createLogger('silent'),
-    gateway.services.pipeline.enqueue,
+    gateway.services.pipeline,
     { pipeline: gateway.services.pipeline, registry: gateway.services.registry },
   );
   dropper = await registerPartner(gateway, {

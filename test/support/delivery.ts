@@ -72,7 +72,7 @@ export async function startDeliveryHarness(
     gateway.config,
     gateway.database,
     createLogger('silent'),
-    gateway.services.pipeline.enqueue,
+    gateway.services.pipeline,
   );
   const outbox = testOutboxDeps(gateway.config.gatewayId);
   return {
