@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { statementNameOf } from './prepared.ts';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { GatewayError } from '../core/errors.ts';
@@ -83,6 +84,19 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
   };
 }
 
+/**
+ * The query builder sends text; text registered in prepared.ts goes to this session as a named
+ * statement instead (prepared on its first use in the session, then bound and executed).
+ */
+function sendNamedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((config: unknown, ...rest: unknown[]) => {
+    const name = typeof config === 'string' ? statementNameOf(config) : undefined;
+    if (name === undefined || !Array.isArray(rest[0])) return query(config, ...rest);
+    return query({ name, text: config, values: rest[0] });
+  }) as typeof client.query;
+}
+
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: url,
@@ -104,7 +118,10 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   // STORAGE_UNAVAILABLE), the pool drops the dead client at release, and the next query gets a
   // fresh connection.
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    sendNamedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await pingDatabase(db);
   return {

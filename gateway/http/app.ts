@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Kysely } from 'kysely';
 import type { PartnerFormats } from '../../adapters/codec/partner-formats.ts';
@@ -22,6 +21,7 @@ import type { AppEnv } from './env.ts';
 import { errorResponse } from './errors.ts';
 import { consoleRoutes } from './console/console.tsx';
 import { adminAccess } from './middleware/admin-access.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { observe } from './middleware/observe.ts';
 import { createPartnerAuthCache, partnerAuth } from './middleware/partner-auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
@@ -76,15 +76,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
     await next();
   });
-  const documentBodyLimit = bodyLimit({
-    maxSize: deps.config.bodyLimitBytes,
-    onError: () => {
-      throw new GatewayError(
-        'PAYLOAD_TOO_LARGE',
-        `the body is larger than ${deps.config.bodyLimitBytes} bytes`,
-      );
-    },
-  });
+  const documentBodyLimit = bodyLimit(deps.config.bodyLimitBytes);
   // Batches stream their bodies to disk under their own limit (routes/batches.ts).
   app.use((c, next) =>
     c.req.path.startsWith('/v1/batches') ? next() : documentBodyLimit(c, next),

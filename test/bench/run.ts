@@ -12,7 +12,8 @@
  *
  * PGlite by default (a temporary data directory per phase); PostgreSQL when DATABASE_URL is set
  * (a fresh schema per phase, dropped afterwards). Traffic goes to 127.0.0.1 only.
- * `--profile`: the ingest gateway runs with --cpu-prof and leaves its profile in bench-profiles/
+ * `--profile`: the ingest gateway and the reference apps run with --cpu-prof and leave their
+ *   profiles in bench-profiles/<app>/ (the main thread's is the largest file)
  * (open it in Chrome DevTools or speedscope).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -79,6 +80,12 @@ async function freshStore(name: string): Promise<{ env: Record<string, string>; 
 
 // --- child processes -----------------------------------------------------------------------
 
+/** With `--profile`, a served app writes its CPU profiles to bench-profiles/<name>/. */
+function profileArgs(name: string): string[] {
+  if (!profile) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench-profiles', name)}`];
+}
+
 function tsxChild(
   script: string,
   args: string[],
@@ -132,6 +139,26 @@ function cpuSeconds(pid: number): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (0 on PGlite, which runs
+ * inside the gateway, or when the server is not on this machine): the two share the cores.
+ */
+function postgresCpuSeconds(): number {
+  if (baseUrl === undefined) return 0;
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      total += cpuSeconds(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -147,11 +174,19 @@ interface LoadResult {
   timeouts: number;
 }
 
+/** What the served app (and the PostgreSQL server beside it) spent per document. */
+interface LoadCosts {
+  rssMb?: number;
+  peakRssMb?: number;
+  cpuMsPerDoc?: number;
+  dbCpuMsPerDoc?: number;
+}
+
 async function runLoad(
   plan: LoadPlan,
   durationS: number,
   sampleRssOf?: number,
-): Promise<LoadResult & { rssMb?: number; peakRssMb?: number; cpuMsPerDoc?: number }> {
+): Promise<LoadResult & LoadCosts> {
   const child = spawn(
     process.execPath,
     [
@@ -164,6 +199,7 @@ async function runLoad(
   );
   const samples: number[] = [];
   const cpuBefore = sampleRssOf === undefined ? 0 : cpuSeconds(sampleRssOf);
+  const dbCpuBefore = postgresCpuSeconds();
   const sampler =
     sampleRssOf === undefined
       ? undefined
@@ -176,11 +212,13 @@ async function runLoad(
   const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
   if (sampleRssOf === undefined || samples.length === 0) return result;
   const cpuMs = (cpuSeconds(sampleRssOf) - cpuBefore) * 1000;
+  const dbCpuMs = (postgresCpuSeconds() - dbCpuBefore) * 1000;
   return {
     ...result,
     rssMb: median(samples),
     peakRssMb: Math.max(...samples),
     cpuMsPerDoc: result.requests === 0 ? 0 : cpuMs / result.requests,
+    dbCpuMsPerDoc: result.requests === 0 ? 0 : dbCpuMs / result.requests,
   };
 }
 
@@ -302,7 +340,7 @@ async function benchIngest() {
       // from); accepted documents log at debug, so the load itself writes nothing
       LOG_LEVEL: 'info',
     },
-    profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench-profiles')}`] : [],
+    profileArgs('gateway'),
   );
   const url = await waitForGatewayUrl(gateway, store.dataDir);
   try {
@@ -341,7 +379,7 @@ async function waitForGatewayUrl(gateway: ChildProcess, dataDir: string): Promis
 
 async function benchReference(mode: 'echo' | 'parse' | 'ingest', plan: LoadPlan) {
   const store = await freshStore(`ref_${mode}`);
-  const app = tsxChild('test/bench/reference-app.ts', [mode], store.env);
+  const app = tsxChild('test/bench/reference-app.ts', [mode], store.env, profileArgs(mode));
   try {
     const url = await waitFor(app, /listening (http:\S+)/, `reference ${mode}`);
     await runLoad({ ...plan, url, runTag: `${mode}W` }, SIZE.warmupS);
@@ -499,7 +537,7 @@ function round(value: number, digits = 1): number {
 
 async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
-  const none: LoadResult & { rssMb?: number; peakRssMb?: number; cpuMsPerDoc?: number } = {
+  const none: LoadResult & LoadCosts = {
     requests: 0,
     docsPerSec: 0,
     p50Ms: 0,
@@ -542,6 +580,7 @@ async function main(): Promise<void> {
       rssMb: round((ingest?.result ?? none).rssMb ?? 0),
       peakRssMb: round((ingest?.result ?? none).peakRssMb ?? 0),
       cpuMsPerDoc: round((ingest?.result ?? none).cpuMsPerDoc ?? 0, 2),
+      dbCpuMsPerDoc: round((ingest?.result ?? none).dbCpuMsPerDoc ?? 0, 2),
       requests: (ingest?.result ?? none).requests,
       non2xx: (ingest?.result ?? none).non2xx,
       errors: (ingest?.result ?? none).errors + (ingest?.result ?? none).timeouts,
@@ -553,6 +592,7 @@ async function main(): Promise<void> {
           docsPerSec: round(r.docsPerSec),
           p99Ms: r.p99Ms,
           cpuMsPerDoc: round(r.cpuMsPerDoc ?? 0, 2),
+          dbCpuMsPerDoc: round(r.dbCpuMsPerDoc ?? 0, 2),
           non2xx: r.non2xx,
         },
       ]),
@@ -591,7 +631,7 @@ async function main(): Promise<void> {
   const rows: [string, string][] = [
     [
       'ingest (gateway, full path)',
-      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc  non-2xx ${results.ingest.non2xx}`,
+      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc (database ${results.ingest.dbCpuMsPerDoc})  non-2xx ${results.ingest.non2xx}`,
     ],
     [
       'reference: Hono echo',
@@ -603,7 +643,7 @@ async function main(): Promise<void> {
     ],
     [
       'reference: minimal ingest',
-      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsMinimalIngest}×`,
+      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc (database ${results.references.minimalIngest?.dbCpuMsPerDoc})  → gateway ${results.ratios.vsMinimalIngest}×`,
     ],
     [
       `push delivery (${SIZE.deliveries})`,

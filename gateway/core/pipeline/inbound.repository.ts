@@ -1,4 +1,5 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { namedStatement } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
@@ -37,9 +38,9 @@ export async function findInbound(
  * transaction holds or has committed the claim — the primary key makes a concurrent duplicate
  * wait here, then lose — and the caller must roll back.
  *
- * Written as SQL text, not built: every accepted document runs it, and building it with the
- * query builder cost more CPU than anything else the pipeline does per document. Its columns are
- * checked by the tests that read what it wrote.
+ * Written as SQL text, not built, and prepared once per session (db/prepared.ts): every accepted
+ * document runs it, and building it with the query builder cost more CPU than anything else the
+ * pipeline does per document. Its columns are checked by the tests that read what it wrote.
  */
 export async function logAndClaimInbound(
   trx: Transaction<Database>,
@@ -50,7 +51,7 @@ export async function logAndClaimInbound(
 ): Promise<boolean> {
   const row = logRow(done.entry);
   const { rows } = await trx.executeQuery(
-    CompiledQuery.raw(LOG_AND_CLAIM, [
+    logAndClaim([
       row.direction,
       row.event,
       row.partner_id,
@@ -69,7 +70,9 @@ export async function logAndClaimInbound(
   return rows.length === 1;
 }
 
-const LOG_AND_CLAIM = `with logged as (
+const logAndClaim = namedStatement(
+  'log_and_claim_inbound',
+  `with logged as (
   insert into message_log (direction, event, partner_id, message_id, document_type, status,
     content_type, body, digest, refs, detail, request_id)
   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -77,7 +80,8 @@ const LOG_AND_CLAIM = `with logged as (
 insert into inbound_messages (sender_id, message_id, digest, document_type, log_id, receipt)
 select $3, $4, $9, $5, logged.id, $13::jsonb from logged
 on conflict (sender_id, message_id) do nothing
-returning message_id`;
+returning message_id`,
+);
 
 /** The latest receipt for (sender, messageId): the accepted one, else the last rejection's. */
 export async function findReceipt(

@@ -1,5 +1,6 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { namedStatement } from '../../db/prepared.ts';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
 import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 
@@ -47,7 +48,7 @@ export async function insertReservation(
   },
 ): Promise<{ immediateSubscribers: boolean } | undefined> {
   const { rows } = await db.executeQuery(
-    CompiledQuery.raw(INSERT_RESERVATION, [
+    insertReservationStatement([
       r.id,
       r.buyerId,
       r.itemId,
@@ -64,14 +65,17 @@ export async function insertReservation(
   return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
 }
 
-/** SQL text, not built: a hot path (see logAndClaimInbound). */
-const INSERT_RESERVATION = `insert into reservations (id, buyer_id, item_id, quantity,
+/** SQL text, not built, and prepared: a hot path (see logAndClaimInbound). */
+const insertReservationStatement = namedStatement(
+  'insert_reservation',
+  `insert into reservations (id, buyer_id, item_id, quantity,
     max_unit_price_minor, currency, needed_by, bidding_deadline, delivery_region, buyer_reference)
   select $1::text, $2::text, i.id, $4::integer, $5::bigint, $6::text, $7::date,
     $8::timestamptz, $9::text, $10::text
   from items i
   where i.id = $3 and i.release_date > current_date and $8::timestamptz > now()
-  returning ${anyImmediateSubscriberSql('reservations')} as immediate_subscribers`;
+  returning ${anyImmediateSubscriberSql('reservations')} as immediate_subscribers`,
+);
 
 export async function findReservation(db: Db, id: string) {
   return db
@@ -127,7 +131,7 @@ export async function upsertBid(
   },
 ): Promise<{ id: string; version: number } | undefined> {
   const { rows } = await db.executeQuery(
-    CompiledQuery.raw(UPSERT_BID, [
+    upsertBidStatement([
       bid.id,
       bid.reservationId,
       bid.sellerId,
@@ -141,12 +145,20 @@ export async function upsertBid(
   return rows[0] as { id: string; version: number } | undefined;
 }
 
-/** SQL text, not built: a hot path (see logAndClaimInbound). $1 id … $8 note. */
-const UPSERT_BID = `insert into bids (id, reservation_id, seller_id, unit_price_minor, currency,
+/**
+ * SQL text, not built, and prepared: a hot path (see logAndClaimInbound). $1 id … $8 note. The
+ * reservation is read by its key alone: with its open-and-not-due conditions beside the key, the
+ * planner may prefer the partial index of open reservations by deadline (as cheap on a new
+ * table), and a plan cached then scans every open reservation for each bid as the table grows.
+ */
+const upsertBidStatement = namedStatement(
+  'upsert_bid',
+  `with r as materialized (select * from reservations where id = $2)
+  insert into bids (id, reservation_id, seller_id, unit_price_minor, currency,
     quantity, promised_delivery_date, note)
   select $1::text, r.id, $3::text, $4::bigint, $5::text, $6::integer, $7::date, $8::text
-  from reservations r
-  where r.id = $2 and r.status = 'open' and r.bidding_deadline > now()
+  from r
+  where r.status = 'open' and r.bidding_deadline > now()
     and r.currency = $5 and r.max_unit_price_minor >= $4
     and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = $3)
   on conflict (reservation_id, seller_id) do update set
@@ -154,7 +166,8 @@ const UPSERT_BID = `insert into bids (id, reservation_id, seller_id, unit_price_
     quantity = excluded.quantity, promised_delivery_date = excluded.promised_delivery_date,
     note = excluded.note, version = bids.version + 1, status = 'active',
     received_at = now(), updated_at = now()
-  returning id, version`;
+  returning id, version`,
+);
 
 export async function withdrawBid(db: Db, reservationId: string, sellerId: string) {
   return db

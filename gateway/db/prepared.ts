@@ -1,0 +1,29 @@
+/**
+ * Named statements: the few statements that nearly every document runs, as SQL text with a name.
+ * On PostgreSQL each pooled session parses and plans a named statement once, then only binds and
+ * executes it — parsing and planning the same text for every document took over a third of the
+ * server's CPU per document. PGlite runs the text as it is.
+ *
+ * Only fixed text belongs here (no lists whose length varies): each name is one statement kept
+ * in every session for the life of the pool.
+ */
+import { CompiledQuery } from 'kysely';
+
+const nameOfText = new Map<string, string>();
+
+/** Registers `text` under `name`; returns a builder of the statement with its parameters. */
+export function namedStatement(
+  name: string,
+  text: string,
+): (parameters: readonly unknown[]) => CompiledQuery {
+  if ([...nameOfText.values()].includes(name)) {
+    throw new Error(`the statement name ${name} is taken`);
+  }
+  nameOfText.set(text, name);
+  return (parameters) => CompiledQuery.raw(text, [...parameters]);
+}
+
+/** The name under which `text` is prepared, if it was registered. */
+export function statementNameOf(text: string): string | undefined {
+  return nameOfText.get(text);
+}
