@@ -41,6 +41,27 @@ export function isForbiddenKey(name: string): boolean {
  */
 export const NON_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
+/**
+ * Text as XML character data: `&`, `<` and `>` escaped, and CR as a reference (a parser reads a
+ * raw CR as LF). It does not check for characters XML cannot carry: see NON_XML_CHAR.
+ */
+export function escapeXmlText(text: string): string {
+  if (!/[&<>\r]/.test(text)) return text;
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('\r', '&#xD;');
+}
+
+/** Text as a double-quoted attribute value (whitespace kept as references). */
+export function escapeXmlAttribute(text: string): string {
+  return escapeXmlText(text)
+    .replaceAll('"', '&quot;')
+    .replaceAll('\n', '&#xA;')
+    .replaceAll('\t', '&#x9;');
+}
+
 /** Longest property or element name we accept; keeps error pointers within the receipt schema. */
 export const MAX_NAME_LENGTH = 200;
 

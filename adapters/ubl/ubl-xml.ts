@@ -8,7 +8,7 @@
  */
 import type { ErrorDetail } from '../../gateway/core/errors.ts';
 import type { CodecLimits } from '../codec/common.ts';
-import { failure, NON_XML_CHAR } from '../codec/common.ts';
+import { escapeXmlAttribute, escapeXmlText, failure, NON_XML_CHAR } from '../codec/common.ts';
 import {
   ATTRIBUTE_PREFIX,
   ATTRIBUTES,
@@ -110,21 +110,6 @@ const PREFIX_OF: ReadonlyMap<string, string> = new Map(
   Object.entries(MAPPING_PREFIXES).map(([prefix, ns]) => [ns, prefix]),
 );
 
-function escapeText(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('\r', '&#xD;');
-}
-
-function escapeAttribute(text: string): string {
-  return escapeText(text)
-    .replaceAll('"', '&quot;')
-    .replaceAll('\n', '&#xA;')
-    .replaceAll('\t', '&#x9;');
-}
-
 /**
  * The document as UTF-8 XML text: the root in its document namespace as the default, `cac:` and
  * `cbc:` declared once on the root. A character XML cannot carry is a bug in the caller (every
@@ -145,10 +130,10 @@ export function serializeUbl(root: UblElement, options: { pretty?: boolean } = {
     const pad = indent === undefined ? '' : indent.repeat(depth);
     let open = `${pad}<${name}${extra}`;
     for (const [key, value] of node.attributes)
-      open += ` ${key}="${checked(escapeAttribute(value))}"`;
+      open += ` ${key}="${checked(escapeXmlAttribute(value))}"`;
     if (node.children.length === 0) {
       out.push(
-        node.text === '' ? `${open}/>` : `${open}>${checked(escapeText(node.text))}</${name}>`,
+        node.text === '' ? `${open}/>` : `${open}>${checked(escapeXmlText(node.text))}</${name}>`,
       );
       if (indent !== undefined) out.push('\n');
       return;

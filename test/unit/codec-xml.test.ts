@@ -442,11 +442,8 @@ describe('encodeXml', () => {
     for (const [, edit] of cases) {
       const broken = structuredClone(doc);
       edit(broken);
-      expect(() => encodeXml(broken, fixtures)).toThrow();
+      expect(() => encodeXml(broken, fixtures)).toThrow(GatewayError);
     }
-    const broken = structuredClone(doc);
-    broken.body.colour = 'red';
-    expect(() => encodeXml(broken, fixtures)).toThrow(GatewayError);
   });
 });
 
