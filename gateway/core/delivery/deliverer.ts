@@ -304,6 +304,9 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     control.abort.addEventListener('abort', onAbort, { once: true });
     let failure: Error | undefined;
     let reapedAt = 0;
+    // Attempts finished in this drain, and the loop waiting for enough of them (see below).
+    let finished = 0;
+    let waiting: { until: number; resolve: () => void } | undefined;
 
     const start = (row: ClaimedDelivery): void => {
       perPartner.set(row.recipientId, (perPartner.get(row.recipientId) ?? 0) + 1);
@@ -320,6 +323,8 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
           const left = (perPartner.get(row.recipientId) ?? 1) - 1;
           if (left === 0) perPartner.delete(row.recipientId);
           else perPartner.set(row.recipientId, left);
+          finished += 1;
+          if (waiting !== undefined && finished >= waiting.until) waiting.resolve();
         });
       inFlight.add(task);
     };
@@ -333,6 +338,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         }
         // Taken before the claim: a commit that lands during the claim still wakes us after it.
         const woken = control.nextWake();
+        const finishedBefore = finished;
         const free = policy.concurrency - inFlight.size;
         const claimed = await claimDue(db, {
           instanceId,
@@ -344,10 +350,18 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         counts.claimed += claimed.length;
         for (const row of claimed) start(row);
         if (inFlight.size === 0) break;
-        // A finished attempt frees a slot; a wake may bring another partner's work; and while
-        // only slow attempts are out, retries falling due elsewhere are looked for regularly.
+        // Claim again once half of what this claim took (at least one attempt) has finished:
+        // one claim per many deliveries, not a round trip per finished attempt. A wake may
+        // bring another partner's work; and while only slow attempts are out, retries falling
+        // due elsewhere are looked for regularly.
+        const enough = new Promise<void>((resolve) => {
+          const until = finishedBefore + Math.max(1, Math.floor(claimed.length / 2));
+          if (finished >= until) resolve();
+          else waiting = { until, resolve };
+        });
         const look = pause(BUSY_LOOK_MS);
-        await Promise.race([...inFlight, woken, stopped.promise, look.promise]);
+        await Promise.race([enough, woken, stopped.promise, look.promise]);
+        waiting = undefined;
         look.dispose();
       }
     } finally {
