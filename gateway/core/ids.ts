@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -13,8 +13,20 @@ export function newId(prefix: string): string {
     timePart = CROCKFORD[time % 32] + timePart;
     time = Math.floor(time / 32);
   }
-  const random = randomBytes(16);
   let randomPart = '';
-  for (const byte of random) randomPart += CROCKFORD[byte % 32];
+  for (const byte of randomBytes16()) randomPart += CROCKFORD[byte % 32];
   return `${prefix}-${timePart}${randomPart}`;
+}
+
+// Random bytes drawn 4 KiB at a time: one call into the CSPRNG per 256 ids, not one per id.
+const pool = Buffer.alloc(4096);
+let drawn = pool.length;
+
+function randomBytes16(): Buffer {
+  if (drawn + 16 > pool.length) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  drawn += 16;
+  return pool.subarray(drawn - 16, drawn);
 }

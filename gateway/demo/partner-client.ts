@@ -112,7 +112,12 @@ export function partnerClient(options: {
       // The receipt comes back in the format the document was sent in.
       const decoded = decodeDocument(text, format, registry);
       if (!decoded.ok || decoded.document.header.type !== 'Receipt') {
-        throw new Error(`${id}'s ${type} was answered with something other than a receipt`);
+        const why = decoded.ok
+          ? `a ${decoded.document.header.type}`
+          : JSON.stringify(decoded.errors);
+        throw new Error(
+          `${id}'s ${type} was answered with something other than a receipt (${why}): ${text.slice(0, 500)}`,
+        );
       }
       const signed = await verifiedReceipt(
         decoded.document.body as unknown as ReceiptBody,
