@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../gateway/db/database.ts';
@@ -18,7 +17,7 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
     const dump = new Blob([fs.readFileSync(inject('pgliteSnapshot'))]);
     return openDatabase({ databaseUrl: undefined, dataDir: '', pgliteDump: dump });
   }
-  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const schema = `${inject('schemaPrefix')}${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   await admin.query(`create schema ${schema}`);
@@ -30,11 +29,6 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
     searchPath: schema,
   });
   await migrateToLatest(handle.db);
-  return {
-    ...handle,
-    async close() {
-      await sql`drop schema ${sql.id(schema)} cascade`.execute(handle.db);
-      await handle.close();
-    },
-  };
+  // The schema stays until the run ends (global-setup.ts drops the run's schemas together).
+  return handle;
 }
