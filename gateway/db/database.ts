@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { statementNameOf } from './prepared.ts';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { GatewayError } from '../core/errors.ts';
+import { statementNameOf } from './prepared.ts';
 import type { Database } from './tables.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
