@@ -19,7 +19,7 @@ import { itemView } from '../catalogue/catalogue.ts';
 import { newId } from '../ids.ts';
 import { reservationView } from '../trading/trading.ts';
 import type { OutboundDocument } from '../pipeline/handlers.ts';
-import type { EnqueueOutbound } from '../pipeline/pipeline.service.ts';
+import { sendOneBy, type EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import type { Partner } from '../partners/partners.ts';
 
 export type FeedKind = 'items' | 'reservations';
@@ -305,12 +305,7 @@ export async function runScheduledFeeds(
       if (moved.numUpdatedRows !== 1n) continue;
       counts.subscriptions++;
       counts.entries += mine.length;
-      counts.documents += await sendFeed(
-        async (o) => (await deps.enqueue(trx, [o]))[0]!,
-        sub.partner_id,
-        feed,
-        mine,
-      );
+      counts.documents += await sendFeed(sendOneBy(deps.enqueue, trx), sub.partner_id, feed, mine);
     }
   });
   return counts;

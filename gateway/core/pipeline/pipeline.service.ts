@@ -64,6 +64,14 @@ export type EnqueueOutbound = (
   outbounds: readonly (OutboundDocument & { inReplyTo?: string })[],
 ) => Promise<string[]>;
 
+/** Queues one document at a time through the port, in `trx`: resolves to its messageId. */
+export function sendOneBy(
+  enqueue: EnqueueOutbound,
+  trx: Transaction<Database>,
+): (outbound: OutboundDocument & { inReplyTo?: string }) => Promise<string> {
+  return async (outbound) => (await enqueue(trx, [outbound]))[0]!;
+}
+
 export interface PipelineDeps {
   db: Kysely<Database>;
   gatewayId: string;
@@ -283,8 +291,8 @@ export async function commitDocument(
             sender: request.sender,
             document: part,
             gatewayId: deps.gatewayId,
-            send: async (outbound) =>
-              (await deps.enqueue(trx, [{ ...outbound, inReplyTo: header.messageId }]))[0]!,
+            send: (outbound) =>
+              sendOneBy(deps.enqueue, trx)({ ...outbound, inReplyTo: header.messageId }),
           }),
         );
       }

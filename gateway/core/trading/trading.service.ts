@@ -21,7 +21,7 @@ import { noticeReservationOpened } from '../feeds/feeds.service.ts';
 import { newId } from '../ids.ts';
 import { formatMoney, parseMoney, percentOf, type Money } from '../money.ts';
 import type { DocumentHandler, HandlerResult, OutboundDocument } from '../pipeline/handlers.ts';
-import type { EnqueueOutbound } from '../pipeline/pipeline.service.ts';
+import { sendOneBy, type EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import {
   activePartnersWithRole,
   findDeal,
@@ -432,10 +432,6 @@ function gatheredWrites(
   };
 }
 
-function sender(deps: TradingDeps, trx: Transaction<Database>): Send {
-  return (outbound) => deps.enqueue(trx, [outbound]);
-}
-
 /** The `judge-reservations` job: judge every reservation whose bidding deadline has passed. */
 export async function judgeDueReservations(
   deps: TradingDeps,
@@ -565,7 +561,14 @@ export async function lapseUnconfirmedDeals(
       for (const deal of due) {
         // The seller's silence lets the next seller in; a buyer who accepted nothing walks away.
         const becauseOf = deal.seller_decision === 'accept' ? 'buyer' : 'seller';
-        await closeDeal(trx, sender(deps, trx), deps.settings, deal, 'lapsed', becauseOf);
+        await closeDeal(
+          trx,
+          sendOneBy(deps.enqueue, trx),
+          deps.settings,
+          deal,
+          'lapsed',
+          becauseOf,
+        );
       }
       return due.length;
     });
@@ -722,7 +725,7 @@ export async function judgeDueTenders(
   const counts = { judged: 0, awarded: 0, noTerms: 0 };
   for (;;) {
     const batch = await deps.db.transaction().execute(async (trx) => {
-      const send = sender(deps, trx);
+      const send = sendOneBy(deps.enqueue, trx);
       const due = await lockDueTenders(trx, batchSize);
       for (const tender of due) {
         const terms = await listTerms(trx, tender.id);
