@@ -13,8 +13,9 @@
  *      are made under the scan job's cluster lease, so no two claimers pick the same base.
  *   3. documents in order through receiveBatch (the pipeline's idempotency; consecutive
  *      documents share transactions, committed in file order), each position appended to the
- *      journal processing/.<base>.journal after its commit. A file left in processing/ (crash, shutdown, lost lease) is resumed by the
- *      next scan: positions in the journal are read past, the rest processed.
+ *      journal processing/.<base>.journal after its commit. A file left in processing/ (crash,
+ *      shutdown, lost lease) is resumed by the next scan: positions in the journal are read
+ *      past, the rest processed.
  *   4. receipts/<base>.receipt.<xml|json|ndjson> written from the journal atomically (temporary
  *      dot file, fsync, rename, fsync of the folder) — only then
  *   5. the input moved to processed/<base>, and the journal removed.

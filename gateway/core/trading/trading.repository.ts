@@ -108,14 +108,10 @@ export async function findReservationForBid(db: Db, id: string, sellerId: string
 }
 
 /**
- * A seller's bid on a reservation, created or revised (a new version). The bidding deadline is
- * checked in the same statement by the database clock, so a bid that arrives late is refused
- * even when its request started in time.
- */
-/**
  * A seller's bid, or its next version — only while the reservation is open, before its deadline
- * (the database clock), for an item the seller carries, in the reservation's currency and within
- * its maximum unit price. Undefined when any of that does not hold: the caller reads why.
+ * (the database clock, in the same statement: a bid that arrives late is refused even when its
+ * request started in time), for an item the seller carries, in the reservation's currency and
+ * within its maximum unit price. Undefined when any of that does not hold: the caller reads why.
  */
 export async function upsertBid(
   db: Db,
@@ -190,7 +186,6 @@ export async function withdrawBid(db: Db, reservationId: string, sellerId: strin
     .executeTakeFirst();
 }
 
-/** Open reservations past their deadline, locked for this judge; other judges skip them. */
 /**
  * Open reservations past their bidding deadline, locked for judging (others skip them), each with
  * the transaction's clock (now() is fixed for a transaction: what a deal inserted in it gets as

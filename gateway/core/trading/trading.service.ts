@@ -214,12 +214,9 @@ type BidRow = Awaited<ReturnType<typeof listBidsFor>>[number];
 
 /**
  * Award the most suitable remaining bid of a reservation, or close it with NoAward. On the first
- * judging every other bid learns its result; a later award (after a decline or a lapse) goes to
- * the best of the bids that were eligible but not selected.
- */
-/**
- * `firstJudging`: the reservation's active bids (read by the caller, which judges many at once);
- * false for a later award, among the bids eligible but not selected the first time.
+ * judging (`firstJudging`: the reservation's active bids, read by the caller, which judges many at
+ * once) every other bid learns its result; a later award (`false`: after a decline or a lapse)
+ * goes to the best of the bids that were eligible but not selected.
  */
 async function awardNext(
   trx: Transaction<Database>,
@@ -391,31 +388,28 @@ function writesNow(trx: Transaction<Database>): AwardWrites {
  * status change, the deals in one insert, the reservations by status change. A deal's confirm
  * window starts at the transaction's now(), the same for every deal of the batch.
  */
+/** Status changes gathered by (from, to): each group is made by one statement at the flush. */
+class StatusChanges<S extends string> {
+  readonly groups = new Map<string, { from: readonly S[]; to: S; ids: string[] }>();
+  add(ids: readonly string[], from: readonly S[], to: S): Promise<void> {
+    const key = `${from.join()}>${to}`;
+    const group = this.groups.get(key) ?? { from, to, ids: [] };
+    group.ids.push(...ids);
+    this.groups.set(key, group);
+    return Promise.resolve();
+  }
+}
+
 function gatheredWrites(
   trx: Transaction<Database>,
   transactionStart: Date,
 ): AwardWrites & { flush(): Promise<void> } {
-  const bids = new Map<string, { from: readonly BidStatus[]; to: BidStatus; ids: string[] }>();
-  const reservations = new Map<
-    string,
-    { from: readonly ReservationStatus[]; to: ReservationStatus; ids: string[] }
-  >();
+  const bids = new StatusChanges<BidStatus>();
+  const reservations = new StatusChanges<ReservationStatus>();
   const deals: NewDeal[] = [];
   return {
-    bidStatus(ids, from, to) {
-      const key = `${from.join()}>${to}`;
-      const change = bids.get(key) ?? { from, to, ids: [] };
-      change.ids.push(...ids);
-      bids.set(key, change);
-      return Promise.resolve();
-    },
-    reservationStatus(id, from, to) {
-      const key = `${from.join()}>${to}`;
-      const change = reservations.get(key) ?? { from, to, ids: [] };
-      change.ids.push(id);
-      reservations.set(key, change);
-      return Promise.resolve();
-    },
+    bidStatus: (ids, from, to) => bids.add(ids, from, to),
+    reservationStatus: (id, from, to) => reservations.add([id], from, to),
     deal(deal) {
       deals.push(deal);
       return Promise.resolve({
@@ -423,9 +417,9 @@ function gatheredWrites(
       });
     },
     async flush() {
-      for (const { ids, from, to } of bids.values()) await setBidStatus(trx, ids, from, to);
+      for (const { ids, from, to } of bids.groups.values()) await setBidStatus(trx, ids, from, to);
       await insertDeals(trx, deals);
-      for (const { ids, from, to } of reservations.values()) {
+      for (const { ids, from, to } of reservations.groups.values()) {
         await setReservationStatus(trx, ids, from, to);
       }
     },
