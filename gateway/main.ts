@@ -21,6 +21,7 @@ import { createPartnerDirectory } from './core/partners/identification.service.t
 import type { EndpointCheck } from './core/partners/partners.ts';
 import type { PipelineDeps } from './core/pipeline/pipeline.service.ts';
 import { createGroupCommitter } from './core/pipeline/group-commit.ts';
+import { logAndClaimInbound } from './core/pipeline/inbound.repository.ts';
 import { createHandlerRegistry } from './core/pipeline/handlers.ts';
 import { createSigner, type Signer } from './core/signing/signer.ts';
 import { createTradingHandlers } from './core/trading/trading.service.ts';
@@ -118,9 +119,14 @@ export async function buildServices(
         // Half the pool: the rest stays free for reads, rejections and the jobs.
         lanes: database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.dbPoolSize / 2)),
         maxBatch: config.groupCommitMax,
+        claim: logAndClaimInbound,
       }),
       commitInOrder: () =>
-        createGroupCommitter(database.db, { lanes: 1, maxBatch: config.groupCommitMax }),
+        createGroupCommitter(database.db, {
+          lanes: 1,
+          maxBatch: config.groupCommitMax,
+          claim: logAndClaimInbound,
+        }),
     },
   };
 }

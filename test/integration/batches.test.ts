@@ -119,6 +119,32 @@ describe('a batch mixing valid, invalid and duplicate documents', () => {
   });
 });
 
+describe('a batch committed in shared transactions', () => {
+  it('logs every document in batch order, with its exact bytes, the claims made together', async () => {
+    const documents = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify(itemNotice(seller.id, { name: `Shared ${i} — 新商品 «${'ü'.repeat(i)}»` })),
+    );
+    const response = await postBatch(`${documents.join('\n')}\n`, 'application/x-ndjson');
+    const entries = readReceipts(await response.text(), 'ndjson');
+    expect(entries.map((e) => e.status)).toEqual(documents.map(() => 'accepted'));
+    const messageIds = entries.map((e) => e.messageId!);
+    const logged = await gateway.database.db
+      .selectFrom('message_log as l')
+      .innerJoin('inbound_messages as i', 'i.log_id', 'l.id')
+      .select(['l.message_id', 'i.message_id as claimed', 'l.body', 'l.digest'])
+      .select(sql<string>`l.txid::text`.as('txid'))
+      .where('l.message_id', 'in', messageIds)
+      .orderBy('l.id')
+      .execute();
+    // One entry per document, each the one its claim points to, in the order of the batch.
+    expect(logged.map((row) => row.message_id)).toEqual(messageIds);
+    expect(logged.map((row) => row.claimed)).toEqual(messageIds);
+    expect(logged.map((row) => Buffer.from(row.body!).toString('utf8'))).toEqual(documents);
+    expect(logged.map((row) => row.digest)).toEqual(documents.map((d) => sha256(d)));
+    expect(new Set(logged.map((row) => row.txid)).size).toBeLessThan(documents.length);
+  });
+});
+
 describe('XML', () => {
   it('answers a <Batch> with <Receipts>, children inheriting the namespace', async () => {
     const documents = [

@@ -6,39 +6,68 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../gateway/db/database.ts';
-import { createGroupCommitter, type Committer } from '../../gateway/core/pipeline/group-commit.ts';
+import {
+  ClaimLost,
+  createGroupCommitter,
+  type Committer,
+  type MakeClaims,
+} from '../../gateway/core/pipeline/group-commit.ts';
 import { openTestDatabase } from '../support/database.ts';
 import { registerPartner, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 describe('the group committer', () => {
   let database: DatabaseHandle;
-  let commit: Committer;
+  let commit: Committer<string>;
+  /** The claims made by each call of the claim step. */
+  const claimCalls: string[][] = [];
+
+  // A unit's claim is a name in gc_claims: taken once only, like a messageId.
+  const claim: MakeClaims<string> = async (trx, names) => {
+    claimCalls.push([...names]);
+    const { rows } = await sql<{ name: string }>`
+      insert into gc_claims (name) select unnest(${names}::text[])
+      on conflict do nothing returning name`.execute(trx);
+    const won = new Set(rows.map((row) => row.name));
+    // A name twice in one call: only its first is won.
+    return names.map((name, i) => won.has(name) && names.indexOf(name) === i);
+  };
 
   beforeAll(async () => {
     database = await openTestDatabase();
     await sql`create table gc_rows (name text primary key, txid xid8 not null default pg_current_xact_id())`.execute(
       database.db,
     );
-    commit = createGroupCommitter(database.db, { lanes: 1, maxBatch: 16 });
+    await sql`create table gc_claims (name text primary key)`.execute(database.db);
+    commit = createGroupCommitter(database.db, { lanes: 1, maxBatch: 16, claim });
   });
   afterAll(() => database.close());
 
-  const insert = (name: string) =>
+  const insert = (name: string, claimed = name) =>
     commit(async (trx) => {
       await sql`insert into gc_rows (name) values (${name})`.execute(trx);
-      return name;
+      return { claim: claimed, value: name };
     });
 
-  it('commits units that wait together in one transaction, and answers each', async () => {
-    const names = Array.from({ length: 12 }, (_, i) => `together-${i}`);
-    expect(await Promise.all(names.map(insert))).toEqual(names);
+  async function names(like: string): Promise<string[]> {
+    const { rows } = await sql<{ name: string }>`
+      select name from gc_rows where name like ${like} order by name`.execute(database.db);
+    return rows.map((row) => row.name);
+  }
+
+  it('commits units that wait together in one transaction, claims made together, and answers each', async () => {
+    const burst = Array.from({ length: 12 }, (_, i) => `together-${i}`);
+    claimCalls.length = 0;
+    expect(await Promise.all(burst.map((name) => insert(name)))).toEqual(burst);
     const { rows } = await sql<{ txids: string }>`
       select count(distinct txid)::text as txids from gc_rows where name like 'together-%'`.execute(
       database.db,
     );
     // The first goes at once, alone; the other eleven waited for it and go together.
-    expect(Number(rows[0]?.txids)).toBeLessThan(names.length);
+    expect(Number(rows[0]?.txids)).toBeLessThan(burst.length);
     expect(Number(rows[0]?.txids)).toBeGreaterThanOrEqual(2);
+    // One claim step per transaction, holding its units' claims in order.
+    expect(claimCalls).toHaveLength(Number(rows[0]?.txids));
+    expect(claimCalls.flat()).toEqual(burst);
   });
 
   it('a unit that throws takes only itself down: the others are committed', async () => {
@@ -60,17 +89,41 @@ describe('the group committer', () => {
       'rejected',
     ]);
     expect((outcomes[2] as PromiseRejectedResult).reason).toHaveProperty('message', 'refused');
-    const { rows } = await sql<{ name: string }>`
-      select name from gc_rows where name in ('survivor-1', 'survivor-2', 'survivor-3', 'doomed')
-      order by name`.execute(database.db);
-    expect(rows.map((r) => r.name)).toEqual(['survivor-1', 'survivor-2', 'survivor-3']);
+    expect(await names('survivor-%')).toEqual(['survivor-1', 'survivor-2', 'survivor-3']);
+    expect(await names('doomed')).toEqual([]);
+  });
+
+  it('a unit whose claim is lost is rolled back alone, with ClaimLost; the others are committed', async () => {
+    await insert('first-holder', 'held');
+    const outcomes = await Promise.allSettled([
+      insert('claims-1'),
+      insert('second-holder', 'held'), // claimed by an earlier transaction
+      insert('claims-2'),
+      insert('twice-a', 'twice'),
+      insert('twice-b', 'twice'), // claimed by an earlier unit of the same burst
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(ClaimLost);
+    expect((outcomes[4] as PromiseRejectedResult).reason).toBeInstanceOf(ClaimLost);
+    expect(await names('%-holder')).toEqual(['first-holder']);
+    expect(await names('claims-%')).toEqual(['claims-1', 'claims-2']);
+    expect(await names('twice-%')).toEqual(['twice-a']);
   });
 
   it('maxBatch 1 gives every unit a transaction of its own', async () => {
-    const alone = createGroupCommitter(database.db, { lanes: 1, maxBatch: 1 });
+    const alone = createGroupCommitter(database.db, { lanes: 1, maxBatch: 1, claim });
     await Promise.all(
       [1, 2, 3, 4].map((i) =>
-        alone((trx) => sql`insert into gc_rows (name) values (${`alone-${i}`})`.execute(trx)),
+        alone(async (trx) => {
+          await sql`insert into gc_rows (name) values (${`alone-${i}`})`.execute(trx);
+          return { claim: `alone-${i}`, value: i };
+        }),
       ),
     );
     const { rows } = await sql<{ txids: string }>`

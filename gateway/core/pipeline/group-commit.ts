@@ -3,64 +3,86 @@
  * together, after the one COMMIT that makes all of them durable. A transaction's fixed costs
  * (BEGIN, COMMIT, the WAL flush) are then paid once per batch instead of once per document.
  *
+ * A unit does its work and hands back a claim (for the pipeline: the document's log entry and
+ * the claim of its messageId, with its receipt). The claims of all units of a transaction are
+ * made together, in one statement, last before COMMIT: one round trip per batch, not per unit.
+ *
  * A batch is whatever waited while the lanes were busy, up to `maxBatch`: under light load every
  * document goes alone, at once; under heavy load batches grow by themselves. Nothing waits on a
  * timer. Units are taken first come, first served; with one lane they also commit in that order.
  *
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
- * connection), the whole batch is rolled back and every unit is run again alone, in a
- * transaction of its own — exactly what it would have met without group commit. A unit must
- * therefore do nothing outside its transaction that cannot be done twice (building and signing a
- * receipt is fine; sending a message is not — that is what the outbox is for).
+ * connection) or loses its claim, the whole batch is rolled back and every unit is run again
+ * alone, in a transaction of its own — exactly what it would have met without group commit. A
+ * unit must therefore do nothing outside its transaction that cannot be done twice (building and
+ * signing a receipt is fine; sending a message is not — that is what the outbox is for).
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 
-export type Unit<T> = (trx: Transaction<Database>) => Promise<T>;
+/** A unit's work in the transaction: the value it answers with, and what it claims. */
+export type Unit<C, T> = (trx: Transaction<Database>) => Promise<{ claim: C; value: T }>;
 
-/** Runs a unit of work in a transaction (maybe with others) and resolves once it is committed. */
-export type Committer = <T>(unit: Unit<T>) => Promise<T>;
+/**
+ * Runs a unit in a transaction (maybe with others) and resolves to its value once committed;
+ * rejects with ClaimLost when its claim was refused (its work rolled back).
+ */
+export type Committer<C> = <T>(unit: Unit<C, T>) => Promise<T>;
 
-export interface GroupCommitOptions {
+/** Makes the claims of one transaction's units, in order: true for each claim won. */
+export type MakeClaims<C> = (
+  trx: Transaction<Database>,
+  claims: readonly C[],
+) => Promise<readonly boolean[]>;
+
+/** The unit's claim was refused (another transaction holds or made it): its work was undone. */
+export class ClaimLost extends Error {
+  constructor() {
+    super('the claim was lost to another transaction');
+  }
+}
+
+export interface GroupCommitOptions<C> {
   /** Transactions in flight at once (each holds a connection while it runs). */
   lanes: number;
   /** Units per transaction at most; 1 turns group commit off (lanes still apply). */
   maxBatch: number;
+  claim: MakeClaims<C>;
 }
 
-interface Pending {
-  unit: Unit<unknown>;
+interface Pending<C> {
+  unit: Unit<C, unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
-export function createGroupCommitter(db: Kysely<Database>, options: GroupCommitOptions): Committer {
-  const queue: Pending[] = [];
+export function createGroupCommitter<C>(
+  db: Kysely<Database>,
+  options: GroupCommitOptions<C>,
+): Committer<C> {
+  const queue: Pending<C>[] = [];
   let running = 0;
 
-  async function runAlone(pending: Pending): Promise<void> {
+  async function runBatch(batch: readonly Pending<C>[]): Promise<void> {
+    let values: unknown[];
     try {
-      pending.resolve(await db.transaction().execute(pending.unit));
-    } catch (error) {
-      pending.reject(error);
-    }
-  }
-
-  async function runBatch(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) return runAlone(batch[0]!);
-    let results: unknown[];
-    try {
-      results = await db.transaction().execute(async (trx) => {
-        const done: unknown[] = [];
+      values = await db.transaction().execute(async (trx) => {
+        const done: { claim: C; value: unknown }[] = [];
         for (const pending of batch) done.push(await pending.unit(trx));
-        return done;
+        const won = await options.claim(
+          trx,
+          done.map((d) => d.claim),
+        );
+        if (won.length !== done.length || won.includes(false)) throw new ClaimLost();
+        return done.map((d) => d.value);
       });
-    } catch {
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
       // Someone in the batch failed, and took the others down with it: each goes again alone.
-      for (const pending of batch) await runAlone(pending);
+      for (const pending of batch) await runBatch([pending]);
       return;
     }
-    batch.forEach((pending, i) => pending.resolve(results[i]));
+    batch.forEach((pending, i) => pending.resolve(values[i]));
   }
 
   function pump(): void {
@@ -74,7 +96,7 @@ export function createGroupCommitter(db: Kysely<Database>, options: GroupCommitO
     }
   }
 
-  return <T>(unit: Unit<T>) =>
+  return <T>(unit: Unit<C, T>) =>
     new Promise<T>((resolve, reject) => {
       queue.push({ unit, resolve: (value) => resolve(value as T), reject });
       pump();

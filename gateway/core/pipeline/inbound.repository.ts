@@ -2,7 +2,6 @@ import type { Kysely, Transaction } from 'kysely';
 import { namedStatement } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
-import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -32,55 +31,84 @@ export async function findInbound(
       };
 }
 
+/** An accepted document's log entry and the claim of its (sender, messageId). */
+export interface InboundClaim {
+  sender: string;
+  messageId: string;
+  documentType: string;
+  contentType: string;
+  body: Uint8Array;
+  digest: string;
+  /** Gateway ids the document concerns, for search. */
+  refs: Record<string, string>;
+  detail?: unknown;
+  requestId?: string;
+  receipt: CanonicalDocument;
+}
+
 /**
- * The accepted document's log entry, and the claim of (sender, messageId) holding its receipt, in
- * one statement (one round trip on the busiest path of the gateway). False when another
- * transaction holds or has committed the claim — the primary key makes a concurrent duplicate
- * wait here, then lose — and the caller must roll back.
+ * The accepted documents' log entries (in order), and the claims of their (sender, messageId)
+ * holding their receipts, all in one statement: one round trip for a group-committed batch, on
+ * the busiest path of the gateway. Resolves, in order, to whether each claim was won: false when
+ * another transaction holds or has committed it (the primary key makes a concurrent duplicate
+ * wait here, then lose), or an earlier document of the same call took it — and the caller must
+ * roll back.
  *
- * Written as SQL text, not built, and prepared once per session (db/prepared.ts): every accepted
- * document runs it, and building it with the query builder cost more CPU than anything else the
- * pipeline does per document. Its columns are checked by the tests that read what it wrote.
+ * Written as SQL text, not built, and prepared once per session (db/prepared.ts): building it
+ * with the query builder cost more CPU than anything else the pipeline does per document. The
+ * documents go as arrays, so the text is the same however many there are. Its columns are
+ * checked by the tests that read what it wrote.
  */
 export async function logAndClaimInbound(
   trx: Transaction<Database>,
-  done: {
-    entry: LogEntry & { messageId: string; documentType: string; digest: string };
-    receipt: CanonicalDocument;
-  },
-): Promise<boolean> {
-  const row = logRow(done.entry);
-  const { rows } = await trx.executeQuery(
+  claims: readonly InboundClaim[],
+): Promise<boolean[]> {
+  if (claims.length === 0) return [];
+  const column = <T>(value: (claim: InboundClaim) => T) => claims.map(value);
+  const { rows } = await trx.executeQuery<{ n: number }>(
     logAndClaim([
-      row.direction,
-      row.event,
-      row.partner_id,
-      row.message_id,
-      row.document_type,
-      row.status,
-      row.content_type,
-      row.body,
-      row.digest,
-      row.refs,
-      row.detail,
-      row.request_id,
-      JSON.stringify(done.receipt),
+      column((c) => c.sender),
+      column((c) => c.messageId),
+      column((c) => c.documentType),
+      column((c) => c.contentType),
+      column((c) =>
+        Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength).toString('hex'),
+      ),
+      column((c) => c.digest),
+      column((c) => JSON.stringify(c.refs)),
+      column((c) => (c.detail === undefined ? null : JSON.stringify(c.detail))),
+      column((c) => c.requestId ?? null),
+      column((c) => JSON.stringify(c.receipt)),
     ]),
   );
-  return rows.length === 1;
+  const won = new Set(rows.map((row) => Number(row.n)));
+  return claims.map((_, i) => won.has(i + 1));
 }
 
+// Entry ids are drawn in the order of n (the insert reads the documents sorted by it), so the
+// n-th id of this statement is the n-th document's entry.
 const logAndClaim = namedStatement(
   'log_and_claim_inbound',
-  `with logged as (
+  `with documents as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::jsonb[], $8::jsonb[], $9::text[], $10::jsonb[])
+  with ordinality as d(sender_id, message_id, document_type, content_type, body_hex, digest,
+    refs, detail, request_id, receipt, n)),
+logged as (
   insert into message_log (direction, event, partner_id, message_id, document_type, status,
     content_type, body, digest, refs, detail, request_id)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-  returning id)
-insert into inbound_messages (sender_id, message_id, digest, document_type, log_id, receipt)
-select $3, $4, $9, $5, logged.id, $13::jsonb from logged
-on conflict (sender_id, message_id) do nothing
-returning message_id`,
+  select 'inbound', 'received', sender_id, message_id, document_type, 'accepted', content_type,
+    decode(body_hex, 'hex'), digest, refs, detail, request_id
+  from documents order by n
+  returning id),
+numbered as (select id, row_number() over (order by id) as n from logged),
+claimed as (
+  insert into inbound_messages (sender_id, message_id, digest, document_type, log_id, receipt)
+  select d.sender_id, d.message_id, d.digest, d.document_type, numbered.id, d.receipt
+  from documents d join numbered using (n) order by n
+  on conflict (sender_id, message_id) do nothing
+  returning log_id)
+select numbered.n::int as n from numbered join claimed on claimed.log_id = numbered.id`,
 );
 
 /** The latest receipt for (sender, messageId): the accepted one, else the last rejection's. */

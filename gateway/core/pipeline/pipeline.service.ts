@@ -28,8 +28,8 @@ import type { Partner } from '../partners/partners.ts';
 import type { Signer } from '../signing/signer.ts';
 import type { HandlerRegistry, HandlerResult, OutboundDocument } from './handlers.ts';
 import { buildReceipt } from './receipt.ts';
-import type { Committer } from './group-commit.ts';
-import { findInbound, logAndClaimInbound } from './inbound.repository.ts';
+import { ClaimLost, type Committer } from './group-commit.ts';
+import { findInbound, type InboundClaim } from './inbound.repository.ts';
 
 export type DecodeResult =
   | {
@@ -80,9 +80,9 @@ export interface PipelineDeps {
   signer: Signer;
   enqueue: EnqueueOutbound;
   /** Runs the transaction of an accepted document (group commit: see group-commit.ts). */
-  commit: Committer;
+  commit: Committer<InboundClaim>;
   /** A commit lane of its own, first in first committed: a batch's documents, in file order. */
-  commitInOrder: () => Committer;
+  commitInOrder: () => Committer<InboundClaim>;
 }
 
 export interface InboundRequest {
@@ -119,9 +119,6 @@ function readableMessageId(decoded: unknown): string | undefined {
   const id = (header as { messageId?: unknown }).messageId;
   return typeof id === 'string' && MESSAGE_ID.test(id) ? id : undefined;
 }
-
-/** The claim of (sender, messageId) was lost: another document under this id was accepted. */
-class AlreadyAccepted extends Error {}
 
 class Refusal extends Error {
   readonly code: ErrorCode;
@@ -311,26 +308,20 @@ export async function commitDocument(
         },
         deps.signer,
       );
-      // One statement: the log entry, and the claim of (sender, messageId) carrying the receipt.
-      const claimed = await logAndClaimInbound(trx, {
-        entry: {
-          direction: 'inbound',
-          event: 'received',
-          partnerId: request.sender.id,
-          messageId: header.messageId,
-          documentType: header.type,
-          status: 'accepted',
-          contentType: request.contentType,
-          body: request.bytes,
-          digest,
-          refs: result.refs ?? assigned,
-          ...(canonical === undefined ? {} : { detail: { canonical } }),
-          requestId: request.requestId,
-        },
+      // Claimed with the other documents of its transaction, last before COMMIT (group-commit.ts).
+      const claim: InboundClaim = {
+        sender: request.sender.id,
+        messageId: header.messageId,
+        documentType: header.type,
+        contentType: request.contentType,
+        body: request.bytes,
+        digest,
+        refs: result.refs ?? assigned,
+        ...(canonical === undefined ? {} : { detail: { canonical } }),
+        requestId: request.requestId,
         receipt,
-      });
-      if (!claimed) throw new AlreadyAccepted(); // rolls back this document's effects
-      return receipt;
+      };
+      return { claim, value: receipt };
     });
     return { kind: 'accepted', receipt, replayed: false };
   } catch (error) {
@@ -341,7 +332,7 @@ export async function commitDocument(
       () => undefined,
     );
     if (earlier !== undefined) return replayOrRefuse(deps, request, digest, header, earlier);
-    if (error instanceof AlreadyAccepted) {
+    if (error instanceof ClaimLost) {
       throw new GatewayError('INTERNAL', 'a concurrent duplicate vanished');
     }
     if (error instanceof GatewayError && !error.retryable && error.code !== 'INTERNAL') {
