@@ -6,7 +6,7 @@
  * high-water mark VmHWM, start-up included, and the highest VmRSS sampled every 100 ms while the
  * batch was processed), and checks that every document was accepted.
  *
- *   npx tsx test/bench/file-drop.ts [--count=100000] [--via=file|http]
+ *   npx tsx test/bench/file-drop.ts [--count=100000] [--via=file|http] [--profile]
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx test/bench/file-drop.ts
  *
  * PGlite in a temporary data directory by default; with DATABASE_URL a fresh schema, dropped
@@ -35,6 +35,8 @@ export interface BatchIngestOptions {
   via: 'file' | 'http';
   /** PostgreSQL server (a fresh schema is made on it); undefined: PGlite. */
   databaseUrl?: string;
+  /** The gateway runs with --cpu-prof and leaves its profile in this folder. */
+  profileDir?: string;
   log?: (message: string) => void;
 }
 
@@ -61,7 +63,7 @@ export async function measureBatchIngest(options: BatchIngestOptions): Promise<B
     const input = path.join(dataDir, 'bench.ndjson');
     const bytes = await writeDocuments(input, options.count);
     log(`${options.count} documents, ${(bytes / 1e6).toFixed(1)} MB`);
-    const gateway = await startGateway({
+    const gateway = await startGateway(options.profileDir, {
       ...store.env,
       FILE_DROP_ROOT: fileDropRoot,
       FILE_DROP_STABLE_MS: '200',
@@ -169,11 +171,22 @@ async function writeDocuments(file: string, count: number): Promise<number> {
   return fs.statSync(file).size;
 }
 
-async function startGateway(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nakadachi.js'), 'serve'], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function startGateway(profileDir: string | undefined, env: Record<string, string>) {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(
+    process.execPath,
+    [...profile, path.join(ROOT, 'bin/nakadachi.js'), 'serve'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let url = '';
   for await (const line of createInterface({ input: child.stdout })) {
@@ -258,6 +271,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     count: Number(arg('count') ?? 100_000),
     via: arg('via') === 'http' ? 'http' : 'file',
     databaseUrl: process.env.DATABASE_URL,
+    profileDir: process.argv.includes('--profile')
+      ? path.join(ROOT, 'bench-profiles', 'file-drop')
+      : undefined,
     log: (message) => process.stderr.write(`[bench batch] ${message}\n`),
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
