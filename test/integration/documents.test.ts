@@ -461,6 +461,38 @@ describe('catalogue rules of ItemNotice', () => {
     );
     expect(second.assigned[0].value).toBe(first.assigned[0].value);
   });
+
+  it('refuses offers on, and revisions of, an item already on the market', async () => {
+    const gtin = `48${Date.now()}`.slice(0, 13);
+    const notice = itemNotice('SELLER-A', { gtin });
+    const itemId = (await receiptOf(await postDocument(gateway.app, sellerA.apiKey, notice)))
+      .assigned[0].value as string;
+    await gateway.database.db
+      .updateTable('items')
+      .set({ release_date: '2020-01-01' })
+      .where('id', '=', itemId)
+      .execute();
+    const joining = await postDocument(
+      gateway.app,
+      sellerB.apiKey,
+      itemNotice('SELLER-B', { gtin }),
+    );
+    expect(joining.status).toBe(422);
+    expect(JSON.stringify(await joining.json())).toContain('already on the market');
+    const revision = await postDocument(
+      gateway.app,
+      sellerA.apiKey,
+      exampleDocument('ItemNotice', 'SELLER-A', { ...notice.body, name: 'Too late' }),
+    );
+    expect(revision.status).toBe(422);
+    expect(JSON.stringify(await revision.json())).toContain('offers can be revised until release');
+    const offers = await gateway.database.db
+      .selectFrom('offers')
+      .select('seller_id')
+      .where('item_id', '=', itemId)
+      .execute();
+    expect(offers).toEqual([{ seller_id: 'SELLER-A' }]);
+  });
 });
 
 describe('signed requests', () => {

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { namedStatement } from '../../db/prepared.ts';
 import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 import type { Database } from '../../db/tables.ts';
 
@@ -46,44 +47,68 @@ export interface ItemFields {
   attributes: { name: string; value: string }[];
 }
 
+export type NewItemOutcome =
+  | { kind: 'inserted'; immediateSubscribers: boolean }
+  /** The seller already has an offer under this sellerItemId, or the GTIN names a known item. */
+  | { kind: 'taken' }
+  /** The release date is not ahead (by the database clock): nothing was inserted. */
+  | { kind: 'released' };
+
 /**
- * A new item — only with a release date still ahead (the database clock): one statement, which
- * also says whether any buyer wants to hear of it at once. Undefined when the date has passed.
+ * A new item with the seller's offer on it, in one statement — unless the seller already offers
+ * something under this sellerItemId or an item carries this GTIN (a revision, or an offer on a
+ * known item: the caller looks those up), and only with a release date still ahead. It also says
+ * whether any buyer wants to hear of the item at once. A catalogue load is mostly new items: one
+ * round trip each.
  */
-export async function insertItem(
-  db: Db,
-  item: ItemFields & { id: string; createdBy: string },
-): Promise<{ immediateSubscribers: boolean } | undefined> {
-  const row = await db
-    .insertInto('items')
-    .columns([
-      'id',
-      'gtin',
-      'name',
-      'description',
-      'category',
-      'release_date',
-      'attributes',
-      'created_by',
-    ])
-    .expression(
-      db
-        .selectNoFrom([
-          sql<string>`${item.id}::text`.as('id'),
-          sql<string | null>`${item.gtin}::text`.as('gtin'),
-          sql<string>`${item.name}::text`.as('name'),
-          sql<string | null>`${item.description}::text`.as('description'),
-          sql<string>`${item.category}::text`.as('category'),
-          sql<string>`${item.releaseDate}::date`.as('release_date'),
-          sql<string>`${JSON.stringify(item.attributes)}::jsonb`.as('attributes'),
-          sql<string>`${item.createdBy}::text`.as('created_by'),
-        ])
-        .where(sql<boolean>`${item.releaseDate}::date > current_date`),
-    )
-    .returning(sql.raw<boolean>(anyImmediateSubscriberSql('items')).as('immediate_subscribers'))
-    .executeTakeFirst();
-  return row === undefined ? undefined : { immediateSubscribers: row.immediate_subscribers };
+export async function insertNewItem(
+  trx: Transaction<Database>,
+  item: ItemFields & { id: string },
+  offer: OfferFields & { sellerId: string; sellerItemId: string },
+): Promise<NewItemOutcome> {
+  const { rows } = await trx.executeQuery<{
+    taken: boolean;
+    immediate_subscribers: boolean | null;
+  }>(
+    insertNewItemStatement([
+      item.id,
+      item.gtin,
+      item.name,
+      item.description,
+      item.category,
+      item.releaseDate,
+      JSON.stringify(item.attributes),
+      offer.sellerId,
+      offer.sellerItemId,
+      String(offer.listPriceMinor),
+      offer.currency,
+      offer.quantityAvailable,
+      offer.regions,
+    ]),
+  );
+  const row = rows[0]!;
+  if (row.taken) return { kind: 'taken' };
+  if (row.immediate_subscribers === null) return { kind: 'released' };
+  return { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
 }
+
+/** SQL text, not built, and prepared: a hot path of catalogue loads (see logAndClaimInbound). */
+const insertNewItemStatement = namedStatement(
+  'insert_new_item',
+  `with taken as (
+  select exists (select 1 from offers where seller_id = $8 and seller_item_id = $9)
+    or exists (select 1 from items where gtin = $2::text) as taken),
+item as (
+  insert into items (id, gtin, name, description, category, release_date, attributes, created_by)
+  select $1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::jsonb, $8::text
+  where $6::date > current_date and not (select taken from taken)
+  returning id, ${anyImmediateSubscriberSql('items')} as immediate_subscribers),
+offer as (
+  insert into offers (item_id, seller_id, seller_item_id, list_price_minor, currency,
+    quantity_available, regions)
+  select id, $8::text, $9::text, $10::bigint, $11::text, $12::integer, $13::text[] from item)
+select (select taken from taken) as taken, (select immediate_subscribers from item) as immediate_subscribers`,
+);
 
 export async function updateItem(db: Db, id: string, item: ItemFields): Promise<void> {
   await db

@@ -13,7 +13,7 @@ import type { DocumentHandler, HandlerContext } from '../pipeline/handlers.ts';
 import {
   findItemForOffer,
   findOfferBySellerItem,
-  insertItem,
+  insertNewItem,
   insertOffer,
   isFutureDate,
   reviseOffer,
@@ -62,6 +62,25 @@ async function applyItemNotice({
     regions: body.regions ?? [],
   };
 
+  // Mostly a new item: tried first, in one statement, unless the notice names a known item.
+  if (body.itemId === undefined) {
+    const itemId = newId('ITM');
+    const created = await insertNewItem(
+      trx,
+      { ...item, id: itemId },
+      { ...offer, sellerId: sender.id, sellerItemId: body.sellerItemId },
+    );
+    if (created.kind === 'released') {
+      refuse(
+        '/body/releaseDate',
+        'a new item must not be on the market yet: its release date must be in the future',
+      );
+    }
+    if (created.kind === 'inserted') {
+      return { itemId, immediateSubscribers: created.immediateSubscribers };
+    }
+  }
+
   const existing = await findOfferBySellerItem(trx, sender.id, body.sellerItemId);
   if (existing !== undefined) {
     // A revision of this seller's own offer.
@@ -102,40 +121,33 @@ async function applyItemNotice({
     return { itemId: existing.item_id };
   }
 
-  // A new offer: on an item another seller already published, or on a new item.
+  // A new offer on an item another seller already published.
   const known = await findItemForOffer(trx, { itemId: body.itemId, gtin: body.gtin });
-  if (body.itemId !== undefined && known === undefined) {
-    refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
-  }
-  if (known !== undefined) {
-    if (!known.unreleased) {
-      refuse(
-        body.itemId === undefined ? '/body/gtin' : '/body/itemId',
-        `item ${known.id} is already on the market: only new items are traded`,
-      );
-    }
-    await insertOffer(trx, {
-      ...offer,
-      itemId: known.id,
-      sellerId: sender.id,
-      sellerItemId: body.sellerItemId,
-    });
-    return { itemId: known.id };
-  }
-  const itemId = newId('ITM');
-  const inserted = await insertItem(trx, { ...item, id: itemId, createdBy: sender.id });
-  if (inserted === undefined) {
-    refuse(
-      '/body/releaseDate',
-      'a new item must not be on the market yet: its release date must be in the future',
+  if (known === undefined) {
+    if (body.itemId !== undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
+    // The new-item statement saw this sellerItemId or GTIN taken, and now neither is: a
+    // concurrent transaction rolled back. Nothing took effect; the partner may send again.
+    throw new GatewayError(
+      'CONFLICT',
+      'the catalogue changed concurrently: send the notice again',
+      {
+        retryable: false,
+      },
     );
   }
-  await insertOffer(
-    trx,
-    { ...offer, itemId, sellerId: sender.id, sellerItemId: body.sellerItemId },
-    true,
-  );
-  return { itemId, immediateSubscribers: inserted.immediateSubscribers };
+  if (!known.unreleased) {
+    refuse(
+      body.itemId === undefined ? '/body/gtin' : '/body/itemId',
+      `item ${known.id} is already on the market: only new items are traded`,
+    );
+  }
+  await insertOffer(trx, {
+    ...offer,
+    itemId: known.id,
+    sellerId: sender.id,
+    sellerItemId: body.sellerItemId,
+  });
+  return { itemId: known.id };
 }
 
 export const catalogueHandlers = { ItemNotice: handleItemNotice };
