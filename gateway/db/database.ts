@@ -40,6 +40,7 @@ export interface OpenDatabaseOptions {
   pgliteDump?: Blob;
 }
 
+const PGLITE_SHARED_BUFFERS = '16MB';
 const INT8_OID = 20;
 /** `date` stays the ISO string yyyy-mm-dd: a JavaScript Date would shift it by the time zone. */
 const DATE_OID = 1082;
@@ -55,14 +56,21 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     [INT8_OID]: (value: string) => BigInt(value),
     [DATE_OID]: (value: string) => value,
   };
+  // PGlite's shared buffers live in the gateway's own memory (128 MB by default, sized for a
+  // server): the pages it reads stay in the operating system's cache behind its files anyway.
+  const startParams = [
+    ...PGlite.defaultStartParams,
+    '-c',
+    `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
+  ];
   let client: PGlite;
   try {
     if (options.pgliteDump === undefined) {
       const dir = path.join(options.dataDir, 'pglite');
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      client = await PGlite.create(dir, { parsers });
+      client = await PGlite.create(dir, { parsers, startParams });
     } else {
-      client = await PGlite.create({ loadDataDir: options.pgliteDump, parsers });
+      client = await PGlite.create({ loadDataDir: options.pgliteDump, parsers, startParams });
     }
   } catch (error) {
     throw new GatewayError(
