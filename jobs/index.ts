@@ -94,7 +94,7 @@ export async function startJobs(deps: JobsDeps): Promise<RunningJobs> {
     { db: database.db, logger, instanceId, shutdownTimeoutMs: config.shutdownTimeoutMs },
     [
       deliverOutboxJob(deliverer),
-      judgeReservationsJob(trading),
+      judgeReservationsJob(trading, database.kind),
       judgeTendersJob(trading),
       ...feedJobs({ db: database.db, enqueue: deps.enqueue }),
       expireChecksJob(database.db),

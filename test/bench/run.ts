@@ -27,6 +27,7 @@ import { createRenderer } from '../../adapters/codec/render.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { enqueueOutboundMany } from '../../gateway/core/delivery/outbox.ts';
 import { judgeDueReservations } from '../../gateway/core/trading/trading.service.ts';
+import { judgingLanes } from '../../jobs/judge-reservations.ts';
 import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
@@ -260,10 +261,13 @@ function adminOf(url: string): Admin {
 }
 
 /** Partners, one item carried by every seller, and open reservations for the bids to land on. */
+/** Sellers and buyers each: ten, so that judging sees ten bids (one per seller) per reservation. */
+const PARTNERS_PER_ROLE = 10;
+
 async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 'url' | 'runTag'>> {
   const sellers: { id: string; apiKey: string }[] = [];
   const buyers: { id: string; apiKey: string }[] = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < PARTNERS_PER_ROLE; i++) {
     const seller = await admin.call('POST', '/admin/v1/partners', {
       id: `BENCH-S${i}`,
       name: `Seller ${i}`,
@@ -489,28 +493,40 @@ async function benchJudging() {
     // Bulk rows straight into the tables: the judge is what is measured, not the seeding.
     await sql`
       insert into reservations (id, buyer_id, item_id, quantity, max_unit_price_minor, currency, needed_by, bidding_deadline)
-      select 'RSV-J' || g, 'BENCH-B' || (g % 8), ${seeded.itemId}, 100, 31000, 'JPY', '2036-06-30', now() + interval '1 hour'
+      select 'RSV-J' || g, 'BENCH-B' || (g % ${PARTNERS_PER_ROLE}), ${seeded.itemId}, 100, 31000, 'JPY', '2036-06-30', now() + interval '1 hour'
       from generate_series(1, ${SIZE.reservations}) g`.execute(db);
     await sql`
       insert into bids (id, reservation_id, seller_id, unit_price_minor, currency, quantity, promised_delivery_date)
-      select 'BID-J' || r || '-' || s, 'RSV-J' || r, 'BENCH-S' || (s % 8), 29000 + ((r * 7 + s * 13) % 2000), 'JPY',
+      select 'BID-J' || r || '-' || s, 'RSV-J' || r, 'BENCH-S' || s, 29000 + ((r * 7 + s * 13) % 2000), 'JPY',
              case when s = 9 then 50 else 100 end, date '2036-04-01' + (s % 5)
-      from generate_series(1, ${SIZE.reservations}) r, generate_series(0, 9) s
-      on conflict (reservation_id, seller_id) do nothing`.execute(db);
+      from generate_series(1, ${SIZE.reservations}) r, generate_series(0, ${PARTNERS_PER_ROLE - 1}) s`.execute(
+      db,
+    );
+    const bids = await db
+      .selectFrom('bids')
+      .select(sql<string>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
+    if (Number(bids.n) !== SIZE.reservations * PARTNERS_PER_ROLE) {
+      throw new Error(`${bids.n} bids seeded, not ${SIZE.reservations * PARTNERS_PER_ROLE}`);
+    }
     await sql`update reservations set bidding_deadline = now() - interval '1 second' where id like 'RSV-J%'`.execute(
       db,
     );
     const services = await buildServices(config, gateway.database, createLogger('warn'), undefined);
     const started = performance.now();
-    const counts = await judgeDueReservations({
-      db,
-      enqueue: services.pipeline.enqueue,
-      settings: {
-        commissionRatePercent: config.commissionRatePercent,
-        confirmWindowS: config.confirmWindowS,
-        tenderWindowS: config.tenderWindowS,
+    // As the judge-reservations job runs it: its lanes on this database.
+    const counts = await judgeDueReservations(
+      {
+        db,
+        enqueue: services.pipeline.enqueue,
+        settings: {
+          commissionRatePercent: config.commissionRatePercent,
+          confirmWindowS: config.confirmWindowS,
+          tenderWindowS: config.tenderWindowS,
+        },
       },
-    });
+      { lanes: judgingLanes(gateway.database.kind) },
+    );
     const seconds = (performance.now() - started) / 1000;
     const open = await db
       .selectFrom('reservations')
@@ -518,7 +534,16 @@ async function benchJudging() {
       .where('status', '=', 'open')
       .executeTakeFirstOrThrow();
     if (Number(open.n) !== 0) throw new Error(`${open.n} reservations left unjudged`);
-    return { seconds, reservations: counts.judged, awarded: counts.awarded };
+    const queued = await db
+      .selectFrom('outbox')
+      .select(sql<string>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
+    return {
+      seconds,
+      reservations: counts.judged,
+      awarded: counts.awarded,
+      documentsQueued: Number(queued.n),
+    };
   } finally {
     await gateway.stop();
   }
@@ -558,7 +583,7 @@ async function main(): Promise<void> {
     : { docsPerSec: 0, lost: 0, duplicated: 0 };
   const judging = runs('judging')
     ? await benchJudging()
-    : { seconds: 0, reservations: 0, awarded: 0 };
+    : { seconds: 0, reservations: 0, awarded: 0, documentsQueued: 0 };
   const fileDrop = runs('filedrop')
     ? await measureBatchIngest({
         count: SIZE.fileDocs,
@@ -617,6 +642,7 @@ async function main(): Promise<void> {
       seconds: round(judging.seconds, 2),
       reservations: judging.reservations,
       awarded: judging.awarded,
+      documentsQueued: judging.documentsQueued,
     },
     fileDrop: {
       docsPerSec: round(fileDrop?.docsPerSecond ?? 0),
@@ -649,7 +675,10 @@ async function main(): Promise<void> {
       `push delivery (${SIZE.deliveries})`,
       `${results.delivery.docsPerSec} docs/s  lost ${results.delivery.lost}  duplicated ${results.delivery.duplicated}`,
     ],
-    [`judging (${SIZE.reservations} × 10 bids)`, `${results.judging.seconds} s to award all`],
+    [
+      `judging (${SIZE.reservations} × 10 bids)`,
+      `${results.judging.seconds} s to award all (${results.judging.documentsQueued} documents queued)`,
+    ],
     [
       `file drop (${SIZE.fileDocs} NDJSON docs)`,
       `${results.fileDrop.docsPerSec} docs/s  peak RSS ${results.fileDrop.peakRssMb} MB (${results.fileDrop.ingestPeakRssMb} while ingesting)`,

@@ -423,7 +423,7 @@ describe('judging, confirmation and tenders', () => {
     });
   });
 
-  it('judges each reservation once when judges run concurrently', async () => {
+  it('judges each reservation once when judges, and lanes of one judge, run concurrently', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const reservationId = await reserve(await newItem());
@@ -433,9 +433,9 @@ describe('judging, confirmation and tenders', () => {
       ids.push(reservationId);
     }
     const runs = await Promise.all([
-      judgeDueReservations(trading, 2),
-      judgeDueReservations(trading, 2),
-      judgeDueReservations(trading, 2),
+      judgeDueReservations(trading, { batchSize: 2 }),
+      judgeDueReservations(trading, { batchSize: 2 }),
+      judgeDueReservations(trading, { batchSize: 1, lanes: 3 }),
     ]);
     expect(runs.reduce((n, r) => n + (r.awarded ?? 0), 0)).toBe(6);
     const awards = (await queuedFor(gateway.database.db, 'BUYER-A', 'Award')).filter((d) =>

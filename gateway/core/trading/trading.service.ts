@@ -426,42 +426,61 @@ function gatheredWrites(
   };
 }
 
+export interface JudgingOptions {
+  /** Reservations judged per transaction. */
+  batchSize?: number;
+  /**
+   * Transactions judging side by side, each on batches of its own (SKIP LOCKED): on PostgreSQL
+   * the server's work (the deals, the status changes, the queued documents and their log
+   * entries) then runs on more than one core.
+   */
+  lanes?: number;
+}
+
 /** The `judge-reservations` job: judge every reservation whose bidding deadline has passed. */
 export async function judgeDueReservations(
   deps: TradingDeps,
-  batchSize = 200,
+  options: JudgingOptions = {},
 ): Promise<Record<string, number>> {
+  const { batchSize = 200, lanes = 1 } = options;
   const counts = { judged: 0, awarded: 0, noAward: 0 };
-  for (;;) {
-    const batch = await deps.db.transaction().execute(async (trx) => {
-      const due = await lockDueReservations(trx, batchSize);
-      // The batch's bids in one query, its outbound documents queued together at its end.
-      const bids = new Map<string, BidRow[]>();
-      for (const bid of await listBidsFor(
-        trx,
-        due.map((r) => r.id),
-        ['active'],
-      )) {
-        const of = bids.get(bid.reservation_id);
-        if (of === undefined) bids.set(bid.reservation_id, [bid]);
-        else of.push(bid);
-      }
-      const outbound: OutboundDocument[] = [];
-      const send: Send = (document) => Promise.resolve(outbound.push(document));
-      const writes = gatheredWrites(trx, due[0]?.transaction_now ?? new Date());
-      for (const reservation of due) {
-        const bidsOf = bids.get(reservation.id) ?? [];
-        const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
-        if (outcome === 'awarded') counts.awarded++;
-        else counts.noAward++;
-      }
-      await writes.flush();
-      await deps.enqueue(trx, outbound);
-      return due.length;
-    });
-    counts.judged += batch;
-    if (batch < batchSize) return counts;
-  }
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      const batch = await deps.db.transaction().execute(async (trx) => {
+        const due = await lockDueReservations(trx, batchSize);
+        // The batch's bids in one query, its outbound documents queued together at its end.
+        const bids = new Map<string, BidRow[]>();
+        for (const bid of await listBidsFor(
+          trx,
+          due.map((r) => r.id),
+          ['active'],
+        )) {
+          const of = bids.get(bid.reservation_id);
+          if (of === undefined) bids.set(bid.reservation_id, [bid]);
+          else of.push(bid);
+        }
+        const outbound: OutboundDocument[] = [];
+        const send: Send = (document) => Promise.resolve(outbound.push(document));
+        const writes = gatheredWrites(trx, due[0]?.transaction_now ?? new Date());
+        for (const reservation of due) {
+          const bidsOf = bids.get(reservation.id) ?? [];
+          const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
+          if (outcome === 'awarded') counts.awarded++;
+          else counts.noAward++;
+        }
+        await writes.flush();
+        await deps.enqueue(trx, outbound);
+        return due.length;
+      });
+      counts.judged += batch;
+      if (batch < batchSize) return;
+    }
+  };
+  // Every lane runs to its end before a failure is reported: none is left running unobserved.
+  const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return counts;
 }
 
 // --- confirmations ---------------------------------------------------------------------------
