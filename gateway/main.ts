@@ -116,8 +116,7 @@ export async function buildServices(
       signer,
       enqueue: (trx, outbounds) => enqueueOutboundMany(trx, outbox, outbounds),
       commit: createGroupCommitter(database.db, {
-        // Half the pool: the rest stays free for reads, rejections and the jobs.
-        lanes: database.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.dbPoolSize / 2)),
+        lanes: database.kind === 'pglite' ? 1 : config.groupCommitLanes,
         maxBatch: config.groupCommitMax,
         claim: logAndClaimInbound,
       }),

@@ -141,8 +141,12 @@ describe('group commit in the pipeline', () => {
   let itemId: string;
 
   beforeAll(async () => {
-    // A pool of 2 gives one commit lane: a burst must queue behind its first document.
-    gateway = await startTestGateway({ RATE_LIMIT_PER_SECOND: '0', DB_POOL_SIZE: '2' });
+    // One commit lane: a burst must queue behind its first document.
+    gateway = await startTestGateway({
+      RATE_LIMIT_PER_SECOND: '0',
+      DB_POOL_SIZE: '2',
+      GROUP_COMMIT_LANES: '1',
+    });
     seller = await registerPartner(gateway, { id: 'GC-SELLER', roles: ['seller'] });
     buyer = await registerPartner(gateway, { id: 'GC-BUYER', roles: ['buyer'] });
     const notice = await post(seller.apiKey, {

@@ -70,6 +70,14 @@ describe('configuration', () => {
     expect(loadConfig({ GATEWAY_ID: 'GW_1-A' }).gatewayId).toBe('GW_1-A');
   });
 
+  it('keeps a connection besides the commit lanes', () => {
+    expect(() => loadConfig({ DB_POOL_SIZE: '2', GROUP_COMMIT_LANES: '2' })).toThrow(
+      /GROUP_COMMIT_LANES: must be below DB_POOL_SIZE/,
+    );
+    expect(loadConfig({ DB_POOL_SIZE: '2', GROUP_COMMIT_LANES: '1' }).groupCommitLanes).toBe(1);
+    expect(loadConfig({}).groupCommitLanes).toBe(2);
+  });
+
   it('ignores variables that are not its own', () => {
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root', NODE_ENV: 'test' })).not.toThrow();
   });
