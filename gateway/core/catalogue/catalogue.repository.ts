@@ -134,11 +134,10 @@ export interface OfferFields {
   regions: string[];
 }
 
-/** A seller's offer; `itemIsNew`: the item was inserted by this transaction (already changed). */
+/** A seller's offer on a known item, which feeds then show as changed. */
 export async function insertOffer(
   db: Db,
   offer: OfferFields & { itemId: string; sellerId: string; sellerItemId: string },
-  itemIsNew = false,
 ): Promise<void> {
   await db
     .insertInto('offers')
@@ -152,7 +151,7 @@ export async function insertOffer(
       regions: offer.regions,
     })
     .execute();
-  if (!itemIsNew) await touchItem(db, offer.itemId);
+  await touchItem(db, offer.itemId);
 }
 
 /** Compare-and-set on the offer's version: a concurrent revision makes this one fail loudly. */

@@ -130,9 +130,7 @@ async function applyItemNotice({
     throw new GatewayError(
       'CONFLICT',
       'the catalogue changed concurrently: send the notice again',
-      {
-        retryable: false,
-      },
+      { retryable: false },
     );
   }
   if (!known.unreleased) {

@@ -5,7 +5,8 @@
  * store the signed receipt. Nothing is acknowledged before it is durable.
  *
  * Idempotency is on (sender, messageId), held by the primary key of inbound_messages, claimed by
- * the transaction's last statement (with the log entry and the receipt: no round trip of its own):
+ * the transaction's last statement, with the log entry and the receipt — for all the documents of
+ * a group-committed transaction at once (no round trip of its own):
  *   - the same bytes again get the original receipt back and cause no second effect — the
  *     repeat's effects run, lose the claim, and are rolled back with it;
  *   - other bytes under an accepted messageId are refused (MESSAGE_ID_REUSED);
