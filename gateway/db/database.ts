@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -68,6 +69,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     if (options.pgliteDump === undefined) {
       const dir = path.join(options.dataDir, 'pglite');
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await createPglite(dir, startParams);
       client = await PGlite.create(dir, { parsers, startParams });
     } else {
       client = await PGlite.create({ loadDataDir: options.pgliteDump, parsers, startParams });
@@ -90,6 +92,31 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Makes a new embedded database (initdb) in a worker thread. Made in this thread, it leaves
+ * ~300 MB of memory the process never gets back (measured: 678 MB against 348 MB after the
+ * same 20,000 inserts); a thread's memory goes with the thread.
+ */
+async function createPglite(dir: string, startParams: readonly string[]): Promise<void> {
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+    import(workerData.pglite).then(async ({ PGlite }) => {
+      const db = await PGlite.create(workerData.dir, { startParams: workerData.startParams });
+      await db.close();
+    });`,
+    {
+      eval: true,
+      workerData: { pglite: import.meta.resolve('@electric-sql/pglite'), dir, startParams },
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`initdb worker exited with ${code}`)),
+    );
+  });
 }
 
 /**
