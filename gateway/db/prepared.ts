@@ -27,3 +27,11 @@ export function namedStatement(
 export function statementNameOf(text: string): string | undefined {
   return nameOfText.get(text);
 }
+
+/**
+ * Bytes as an element of a text array parameter (decoded in the statement with
+ * `decode(x, 'hex')`): both drivers take arrays of text alike.
+ */
+export function bytesAsHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

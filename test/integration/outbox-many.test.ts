@@ -1,9 +1,10 @@
 /**
  * Many outbound documents queued at once (a judging batch): every one stored with its log entry
- * and in order — beyond what one statement may carry (PGlite silently breaks a session whose
- * statement has more than 32,767 parameters), and the session still answers afterwards.
+ * — the same bytes, digest and refs — and in order, across more statements than one (500
+ * documents each), and the session still answers afterwards.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sha256 } from '../support/batches.ts';
 import { enqueueOutboundMany } from '../../gateway/core/delivery/outbox.ts';
 import { noAward, testOutboxDeps } from '../support/delivery.ts';
 import { registerPartner, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -44,4 +45,33 @@ it('queues 2,400 documents in one call: rows, log entries and order kept', async
     .where('event', '=', 'queued')
     .executeTakeFirstOrThrow();
   expect(Number(counts.n)).toBe(inputs.length);
+
+  const logged = await gateway.database.db
+    .selectFrom('outbox as o')
+    .innerJoin('message_log as l', (join) =>
+      join.onRef('l.message_id', '=', 'o.message_id').on('l.event', '=', 'queued'),
+    )
+    .select(['o.message_id', 'o.body', 'o.digest', 'o.refs', 'l.partner_id'])
+    .select(['l.body as logged_body', 'l.digest as logged_digest', 'l.refs as logged_refs'])
+    .select(['l.document_type', 'l.content_type', 'l.status', 'l.direction'])
+    .where('o.message_id', 'in', ids.slice(400, 1_400))
+    .orderBy('l.id')
+    .execute();
+  // The log entries in the order of the documents, each with its document's bytes and digest.
+  expect(logged.map((row) => row.message_id)).toEqual(ids.slice(400, 1_400));
+  for (const row of logged) {
+    expect(Buffer.from(row.logged_body!).equals(Buffer.from(row.body))).toBe(true);
+    expect(row.logged_digest).toBe(sha256(row.body));
+    expect(row.digest).toBe(row.logged_digest);
+    expect(row.logged_refs).toEqual(row.refs);
+    expect(row).toMatchObject({
+      document_type: 'NoAward',
+      status: 'queued',
+      direction: 'outbound',
+    });
+    expect(row.content_type).toMatch(/^application\/(xml|json)/);
+  }
+  expect(logged.map((row) => row.partner_id)).toEqual(
+    inputs.slice(400, 1_400).map((input) => input.recipientId),
+  );
 });

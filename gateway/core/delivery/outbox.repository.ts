@@ -4,7 +4,7 @@
  * delivery changes nothing and learns so from the row count.
  */
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
-import { logRow, type LogEntry } from '../messages/message-log.repository.ts';
+import { bytesAsHex, namedStatement } from '../../db/prepared.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
 import type { OutboundFormat } from '../document.ts';
 
@@ -17,40 +17,65 @@ function msFromNow(ms: number) {
   return sql<Date>`now() + make_interval(secs => ${ms / 1000})`;
 }
 
+/** An outbound document as the outbox keeps it: rendered, digested, addressed. */
+export type QueuedDocument = Pick<
+  Insertable<OutboxTable>,
+  'message_id' | 'recipient_id' | 'document_type' | 'format' | 'content_type' | 'body' | 'digest'
+> & { refs: Record<string, string> };
+
 /**
  * Outbound documents queued in one round trip per 500: the outbox rows, their 'queued' log
  * entries (in the same order), and the notification that wakes the deliverers (PostgreSQL
  * delivers it at commit, folds repeats within a transaction, and drops it on rollback).
+ *
+ * SQL text, not built, and prepared (db/prepared.ts): the documents go as arrays, so the text is
+ * the same however many there are — building and planning a multi-row VALUES list of twenty
+ * parameters per document cost more than the rows themselves.
  */
-export async function queueOutboxRows(
-  db: Db,
-  queued: readonly { row: Insertable<OutboxTable>; entry: LogEntry }[],
-): Promise<void> {
+export async function queueOutboxRows(db: Db, queued: readonly QueuedDocument[]): Promise<void> {
   for (let from = 0; from < queued.length; from += QUEUE_CHUNK) {
     const chunk = queued.slice(from, from + QUEUE_CHUNK);
-    await db
-      .with('queued', (q) =>
-        q
-          .insertInto('outbox')
-          .values(chunk.map((q) => q.row))
-          .returning('id'),
-      )
-      .with('logged', (q) =>
-        q
-          .insertInto('message_log')
-          .values(chunk.map((q) => logRow(q.entry)))
-          .returning('id'),
-      )
-      .selectNoFrom(sql<string>`pg_notify(${OUTBOX_CHANNEL}, '')`.as('notified'))
-      .execute();
+    const column = <T>(value: (document: QueuedDocument) => T) => chunk.map(value);
+    await db.executeQuery(
+      queueStatement([
+        column((d) => d.message_id),
+        column((d) => d.recipient_id),
+        column((d) => d.document_type),
+        column((d) => d.format),
+        column((d) => d.content_type),
+        column((d) => bytesAsHex(d.body)),
+        column((d) => d.digest),
+        column((d) => JSON.stringify(d.refs)),
+        OUTBOX_CHANNEL,
+      ]),
+    );
   }
 }
 
-/**
- * Documents per statement: each takes about 20 parameters, and a statement may carry at most
- * 32,767 of them on PGlite (65,535 on PostgreSQL) — beyond, PGlite silently breaks the session.
- */
+/** Documents per statement: bounds the size of one statement, whatever the documents. */
 const QUEUE_CHUNK = 500;
+
+const queueStatement = namedStatement(
+  'queue_outbound',
+  `with documents as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+    $7::text[], $8::jsonb[])
+  with ordinality as d(message_id, recipient_id, document_type, format, content_type, body_hex,
+    digest, refs, n)),
+queued as (
+  insert into outbox (message_id, recipient_id, document_type, format, content_type, body,
+    digest, refs)
+  select message_id, recipient_id, document_type, format, content_type, decode(body_hex, 'hex'),
+    digest, refs
+  from documents order by n),
+logged as (
+  insert into message_log (direction, event, partner_id, message_id, document_type, status,
+    content_type, body, digest, refs)
+  select 'outbound', 'queued', recipient_id, message_id, document_type, 'queued', content_type,
+    decode(body_hex, 'hex'), digest, refs
+  from documents order by n)
+select pg_notify($9, '')`,
+);
 
 /** Delivered to listeners when the caller's transaction commits; dropped on rollback. */
 export async function notifyOutbox(db: Db): Promise<void> {

@@ -9,10 +9,9 @@ import { sha256Hex } from '../digest.ts';
 import type { CanonicalDocument, DocumentHeader } from '../document.ts';
 import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { LogEntry } from '../messages/message-log.repository.ts';
 import { NAME_SCHEME } from '../partners/identification.ts';
 import type { RenderContext, RenderDocument } from './delivery.ts';
-import { queueOutboxRows } from './outbox.repository.ts';
+import { queueOutboxRows, type QueuedDocument } from './outbox.repository.ts';
 
 export interface OutboxDeps {
   /** The gateway's own party id: the sender of every outbound document. */
@@ -111,33 +110,17 @@ export async function enqueueOutboundMany(
       recipient.format,
       contexts.get(recipient.id),
     );
-    const digest = sha256Hex(body);
-    const refs = input.refs ?? {};
     return {
-      row: {
-        message_id: messageId,
-        recipient_id: recipient.id,
-        document_type: input.type,
-        format: recipient.format,
-        content_type: contentType,
-        body,
-        digest,
-        refs: JSON.stringify(refs),
-      },
-      entry: {
-        direction: 'outbound',
-        event: 'queued',
-        partnerId: recipient.id,
-        messageId,
-        documentType: input.type,
-        status: 'queued',
-        contentType,
-        body,
-        digest,
-        refs,
-      } satisfies LogEntry,
-    };
+      message_id: messageId,
+      recipient_id: recipient.id,
+      document_type: input.type,
+      format: recipient.format,
+      content_type: contentType,
+      body,
+      digest: sha256Hex(body),
+      refs: input.refs ?? {},
+    } satisfies QueuedDocument;
   });
   await queueOutboxRows(trx, queued);
-  return queued.map((q) => q.row.message_id);
+  return queued.map((q) => q.message_id);
 }

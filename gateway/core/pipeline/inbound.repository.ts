@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { namedStatement } from '../../db/prepared.ts';
+import { bytesAsHex, namedStatement } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 
@@ -71,9 +71,7 @@ export async function logAndClaimInbound(
       column((c) => c.messageId),
       column((c) => c.documentType),
       column((c) => c.contentType),
-      column((c) =>
-        Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength).toString('hex'),
-      ),
+      column((c) => bytesAsHex(c.body)),
       column((c) => c.digest),
       column((c) => JSON.stringify(c.refs)),
       column((c) => (c.detail === undefined ? null : JSON.stringify(c.detail))),
