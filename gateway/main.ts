@@ -98,6 +98,13 @@ export async function buildServices(
     directory: createPartnerDirectory(database.db),
   });
   const outbox = { gatewayId: config.gatewayId, render: createRenderer(registry, formats.encode) };
+  // Inbound documents commit in batches whose claims are made together (group-commit.ts).
+  const committer = (lanes: number) =>
+    createGroupCommitter(database.db, {
+      lanes,
+      maxBatch: config.groupCommitMax,
+      claim: logAndClaimInbound,
+    });
   return {
     config,
     database,
@@ -115,17 +122,8 @@ export async function buildServices(
       handlers,
       signer,
       enqueue: (trx, outbounds) => enqueueOutboundMany(trx, outbox, outbounds),
-      commit: createGroupCommitter(database.db, {
-        lanes: database.kind === 'pglite' ? 1 : config.groupCommitLanes,
-        maxBatch: config.groupCommitMax,
-        claim: logAndClaimInbound,
-      }),
-      commitInOrder: () =>
-        createGroupCommitter(database.db, {
-          lanes: 1,
-          maxBatch: config.groupCommitMax,
-          claim: logAndClaimInbound,
-        }),
+      commit: committer(database.kind === 'pglite' ? 1 : config.groupCommitLanes),
+      commitInOrder: () => committer(1),
     },
   };
 }

@@ -279,6 +279,7 @@ export async function commitDocument(
   try {
     const receipt = await deps.commit(async (trx) => {
       const receivedAt = new Date();
+      const sendOne = sendOneBy(deps.enqueue, trx);
       const results: HandlerResult[] = [];
       for (const part of parts) {
         const handler = deps.handlers.get(part.header.type);
@@ -289,8 +290,7 @@ export async function commitDocument(
             sender: request.sender,
             document: part,
             gatewayId: deps.gatewayId,
-            send: (outbound) =>
-              sendOneBy(deps.enqueue, trx)({ ...outbound, inReplyTo: header.messageId }),
+            send: (outbound) => sendOne({ ...outbound, inReplyTo: header.messageId }),
           }),
         );
       }

@@ -383,11 +383,6 @@ function writesNow(trx: Transaction<Database>): AwardWrites {
   };
 }
 
-/**
- * Writes gathered over a judging batch, made by `flush` in a handful of statements: the bids by
- * status change, the deals in one insert, the reservations by status change. A deal's confirm
- * window starts at the transaction's now(), the same for every deal of the batch.
- */
 /** Status changes gathered by (from, to): each group is made by one statement at the flush. */
 class StatusChanges<S extends string> {
   readonly groups = new Map<string, { from: readonly S[]; to: S; ids: string[] }>();
@@ -400,6 +395,11 @@ class StatusChanges<S extends string> {
   }
 }
 
+/**
+ * Writes gathered over a judging batch, made by `flush` in a handful of statements: the bids by
+ * status change, the deals in one insert, the reservations by status change. A deal's confirm
+ * window starts at the transaction's now(), the same for every deal of the batch.
+ */
 function gatheredWrites(
   trx: Transaction<Database>,
   transactionStart: Date,
@@ -437,6 +437,42 @@ export interface JudgingOptions {
   lanes?: number;
 }
 
+/**
+ * One judging transaction: up to `batchSize` due reservations locked, their bids read in one
+ * query, each judged, the gathered writes made and the outbound documents queued together.
+ * Returns how many were judged; awards and no-awards are added to `counts`.
+ */
+async function judgeBatch(
+  deps: TradingDeps,
+  trx: Transaction<Database>,
+  batchSize: number,
+  counts: { awarded: number; noAward: number },
+): Promise<number> {
+  const due = await lockDueReservations(trx, batchSize);
+  const bids = new Map<string, BidRow[]>();
+  for (const bid of await listBidsFor(
+    trx,
+    due.map((r) => r.id),
+    ['active'],
+  )) {
+    const of = bids.get(bid.reservation_id);
+    if (of === undefined) bids.set(bid.reservation_id, [bid]);
+    else of.push(bid);
+  }
+  const outbound: OutboundDocument[] = [];
+  const send: Send = (document) => Promise.resolve(outbound.push(document));
+  const writes = gatheredWrites(trx, due[0]?.transaction_now ?? new Date());
+  for (const reservation of due) {
+    const bidsOf = bids.get(reservation.id) ?? [];
+    const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
+    if (outcome === 'awarded') counts.awarded++;
+    else counts.noAward++;
+  }
+  await writes.flush();
+  await deps.enqueue(trx, outbound);
+  return due.length;
+}
+
 /** The `judge-reservations` job: judge every reservation whose bidding deadline has passed. */
 export async function judgeDueReservations(
   deps: TradingDeps,
@@ -446,34 +482,11 @@ export async function judgeDueReservations(
   const counts = { judged: 0, awarded: 0, noAward: 0 };
   const lane = async (): Promise<void> => {
     for (;;) {
-      const batch = await deps.db.transaction().execute(async (trx) => {
-        const due = await lockDueReservations(trx, batchSize);
-        // The batch's bids in one query, its outbound documents queued together at its end.
-        const bids = new Map<string, BidRow[]>();
-        for (const bid of await listBidsFor(
-          trx,
-          due.map((r) => r.id),
-          ['active'],
-        )) {
-          const of = bids.get(bid.reservation_id);
-          if (of === undefined) bids.set(bid.reservation_id, [bid]);
-          else of.push(bid);
-        }
-        const outbound: OutboundDocument[] = [];
-        const send: Send = (document) => Promise.resolve(outbound.push(document));
-        const writes = gatheredWrites(trx, due[0]?.transaction_now ?? new Date());
-        for (const reservation of due) {
-          const bidsOf = bids.get(reservation.id) ?? [];
-          const outcome = await awardNext(trx, writes, send, deps.settings, reservation, bidsOf);
-          if (outcome === 'awarded') counts.awarded++;
-          else counts.noAward++;
-        }
-        await writes.flush();
-        await deps.enqueue(trx, outbound);
-        return due.length;
-      });
-      counts.judged += batch;
-      if (batch < batchSize) return;
+      const judged = await deps.db
+        .transaction()
+        .execute((trx) => judgeBatch(deps, trx, batchSize, counts));
+      counts.judged += judged;
+      if (judged < batchSize) return;
     }
   };
   // Every lane runs to its end before a failure is reported: none is left running unobserved.
@@ -571,17 +584,11 @@ export async function lapseUnconfirmedDeals(
   for (;;) {
     const batch = await deps.db.transaction().execute(async (trx) => {
       const due = await lockLapsedDeals(trx, batchSize);
+      const send = sendOneBy(deps.enqueue, trx);
       for (const deal of due) {
         // The seller's silence lets the next seller in; a buyer who accepted nothing walks away.
         const becauseOf = deal.seller_decision === 'accept' ? 'buyer' : 'seller';
-        await closeDeal(
-          trx,
-          sendOneBy(deps.enqueue, trx),
-          deps.settings,
-          deal,
-          'lapsed',
-          becauseOf,
-        );
+        await closeDeal(trx, send, deps.settings, deal, 'lapsed', becauseOf);
       }
       return due.length;
     });
