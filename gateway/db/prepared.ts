@@ -29,6 +29,17 @@ export function statementNameOf(text: string): string | undefined {
 }
 
 /**
+ * Rows as the parameters of a statement that reads them through `unnest`: one array per getter,
+ * in the order of the getters, each in the order of the rows.
+ */
+export function arrayColumns<R>(
+  rows: readonly R[],
+  getters: readonly ((row: R) => unknown)[],
+): unknown[][] {
+  return getters.map((get) => rows.map(get));
+}
+
+/**
  * Bytes as an element of a text array parameter (decoded in the statement with
  * `decode(x, 'hex')`): both drivers take arrays of text alike.
  */

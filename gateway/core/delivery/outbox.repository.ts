@@ -4,7 +4,7 @@
  * delivery changes nothing and learns so from the row count.
  */
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
-import { bytesAsHex, namedStatement } from '../../db/prepared.ts';
+import { arrayColumns, bytesAsHex, namedStatement } from '../../db/prepared.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
 import type { OutboundFormat } from '../document.ts';
 
@@ -35,17 +35,18 @@ export type QueuedDocument = Pick<
 export async function queueOutboxRows(db: Db, queued: readonly QueuedDocument[]): Promise<void> {
   for (let from = 0; from < queued.length; from += QUEUE_CHUNK) {
     const chunk = queued.slice(from, from + QUEUE_CHUNK);
-    const column = <T>(value: (document: QueuedDocument) => T) => chunk.map(value);
     await db.executeQuery(
       queueStatement([
-        column((d) => d.message_id),
-        column((d) => d.recipient_id),
-        column((d) => d.document_type),
-        column((d) => d.format),
-        column((d) => d.content_type),
-        column((d) => bytesAsHex(d.body)),
-        column((d) => d.digest),
-        column((d) => JSON.stringify(d.refs)),
+        ...arrayColumns(chunk, [
+          (d) => d.message_id,
+          (d) => d.recipient_id,
+          (d) => d.document_type,
+          (d) => d.format,
+          (d) => d.content_type,
+          (d) => bytesAsHex(d.body),
+          (d) => d.digest,
+          (d) => JSON.stringify(d.refs),
+        ]),
         OUTBOX_CHANNEL,
       ]),
     );

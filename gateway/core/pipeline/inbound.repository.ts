@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { bytesAsHex, namedStatement } from '../../db/prepared.ts';
+import { arrayColumns, bytesAsHex, namedStatement } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 
@@ -64,20 +64,21 @@ export async function logAndClaimInbound(
   claims: readonly InboundClaim[],
 ): Promise<boolean[]> {
   if (claims.length === 0) return [];
-  const column = <T>(value: (claim: InboundClaim) => T) => claims.map(value);
   const { rows } = await trx.executeQuery<{ n: number }>(
-    logAndClaim([
-      column((c) => c.sender),
-      column((c) => c.messageId),
-      column((c) => c.documentType),
-      column((c) => c.contentType),
-      column((c) => bytesAsHex(c.body)),
-      column((c) => c.digest),
-      column((c) => JSON.stringify(c.refs)),
-      column((c) => (c.detail === undefined ? null : JSON.stringify(c.detail))),
-      column((c) => c.requestId ?? null),
-      column((c) => JSON.stringify(c.receipt)),
-    ]),
+    logAndClaim(
+      arrayColumns(claims, [
+        (c) => c.sender,
+        (c) => c.messageId,
+        (c) => c.documentType,
+        (c) => c.contentType,
+        (c) => bytesAsHex(c.body),
+        (c) => c.digest,
+        (c) => JSON.stringify(c.refs),
+        (c) => (c.detail === undefined ? null : JSON.stringify(c.detail)),
+        (c) => c.requestId ?? null,
+        (c) => JSON.stringify(c.receipt),
+      ]),
+    ),
   );
   const won = new Set(rows.map((row) => Number(row.n)));
   return claims.map((_, i) => won.has(i + 1));
