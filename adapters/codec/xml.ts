@@ -511,6 +511,13 @@ function objectContent(
   return out;
 }
 
+/** An element holding child elements (`inner`), or empty. */
+function block(name: string, inner: string, pad: string, newline: string): string {
+  return inner === ''
+    ? `${pad}<${name}/>${newline}`
+    : `${pad}<${name}>${newline}${inner}${pad}</${name}>${newline}`;
+}
+
 function elementOf(
   name: string,
   value: unknown,
@@ -521,38 +528,30 @@ function elementOf(
 ): string {
   const pad = pretty ? '  '.repeat(depth) : '';
   const newline = pretty ? '\n' : '';
-  let text: string;
   switch (binding.kind) {
-    case 'object':
+    case 'object': {
+      const inner = objectContent(value, binding, path, depth + 1, pretty);
+      return block(name, inner, pad, newline);
+    }
     case 'array': {
+      if (!Array.isArray(value)) throw encodeError(`${path} must be an array`);
       let inner = '';
-      if (binding.kind === 'object') {
-        inner = objectContent(value, binding, path, depth + 1, pretty);
-      } else {
-        if (!Array.isArray(value)) throw encodeError(`${path} must be an array`);
-        value.forEach((item, i) => {
-          inner += elementOf(binding.item, item, binding.items, `${path}/${i}`, depth + 1, pretty);
-        });
-      }
-      return inner === ''
-        ? `${pad}<${name}/>${newline}`
-        : `${pad}<${name}>${newline}${inner}${pad}</${name}>${newline}`;
+      value.forEach((item, i) => {
+        inner += elementOf(binding.item, item, binding.items, `${path}/${i}`, depth + 1, pretty);
+      });
+      return block(name, inner, pad, newline);
     }
     case 'string':
       if (typeof value !== 'string') throw encodeError(`${path} must be a string`);
-      if (NON_XML_CHAR.test(value)) {
-        throw encodeError(`${path} holds a character XML cannot carry`);
-      }
-      text = escapeXmlText(value);
-      break;
+      if (NON_XML_CHAR.test(value)) throw encodeError(`${path} holds a character XML cannot carry`);
+      return value === ''
+        ? `${pad}<${name}/>${newline}`
+        : `${pad}<${name}>${escapeXmlText(value)}</${name}>${newline}`;
     case 'integer':
       if (!Number.isSafeInteger(value)) throw encodeError(`${path} must be an integer`);
-      text = String(value);
-      break;
+      return `${pad}<${name}>${String(value)}</${name}>${newline}`;
     case 'boolean':
       if (typeof value !== 'boolean') throw encodeError(`${path} must be a boolean`);
-      text = String(value);
-      break;
+      return `${pad}<${name}>${String(value)}</${name}>${newline}`;
   }
-  return text === '' ? `${pad}<${name}/>${newline}` : `${pad}<${name}>${text}</${name}>${newline}`;
 }
