@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../gateway/db/database.ts';
 import { appendLogs, type LogEntry } from '../../gateway/core/messages/message-log.repository.ts';
+import { logFields } from '../../gateway/core/messages/messages.repository.ts';
 import { openTestDatabase } from '../support/database.ts';
 
 let database: DatabaseHandle;
@@ -47,18 +48,9 @@ it('appends entries in order, each exactly as given', async () => {
     .execute();
   expect(
     rows.map((row) => ({
-      direction: row.direction,
-      event: row.event,
-      partnerId: row.partner_id,
-      messageId: row.message_id,
-      documentType: row.document_type,
-      status: row.status,
-      contentType: row.content_type,
+      ...logFields(row),
       body: row.body === null ? null : [...row.body],
-      digest: row.digest,
-      refs: row.refs,
       detail: row.detail,
-      requestId: row.request_id,
     })),
   ).toEqual([
     {
