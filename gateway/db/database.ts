@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
@@ -45,6 +45,9 @@ const PGLITE_SHARED_BUFFERS = '16MB';
 const INT8_OID = 20;
 /** `date` stays the ISO string yyyy-mm-dd: a JavaScript Date would shift it by the time zone. */
 const DATE_OID = 1082;
+const INT8_ARRAY_OID = 1016;
+const DATE_ARRAY_OID = 1182;
+const TEXT_ARRAY_OID = 1009;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl === undefined
@@ -81,6 +84,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
       { cause: error },
     );
   }
+  await keepParsersInUse(client, parsers);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {
     db,
@@ -92,6 +96,31 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     },
     close: () => db.destroy(),
   };
+}
+
+/** uuid has no parser of its own, and its arrays still come back as arrays (as from pg). */
+const UUID_OID = 2950;
+
+/**
+ * PGlite copies its table of result parsers into a new object for every query, and the table
+ * holds an array parser for every array type in the catalogue (316 entries): under ingest the
+ * copy was 15 % of the gateway's CPU. Keep the parsers of the types a query here can return —
+ * PGlite's scalar parsers, ours, and the arrays of those and of uuid; a value of any other type
+ * comes back as its text, as any type without a parser does (and as pg returns most of them).
+ */
+async function keepParsersInUse(client: PGlite, ownParsers: object): Promise<void> {
+  const numeric = (key: string): boolean => /^\d+$/.test(key);
+  const scalarOids = [...Object.keys(types.parsers), ...Object.keys(ownParsers)]
+    .filter(numeric)
+    .map(Number);
+  const { rows } = await client.query<{ typarray: number }>(
+    'select typarray::int from pg_catalog.pg_type where oid = any($1::int[]) and typarray <> 0',
+    [[...scalarOids, UUID_OID]],
+  );
+  const kept = new Set([...scalarOids, ...rows.map((row) => row.typarray)].map(String));
+  client.parsers = Object.fromEntries(
+    Object.entries(client.parsers).filter(([key]) => !numeric(key) || kept.has(key)),
+  );
 }
 
 /**
@@ -132,20 +161,34 @@ function sendNamedStatements(client: pg.PoolClient): void {
   }) as typeof client.query;
 }
 
+const parseTextArray = (pg.types.getTypeParser as (oid: number) => unknown)(TEXT_ARRAY_OID) as (
+  value: string,
+) => (string | null)[];
+
+/** pg's parsers, with int8 as bigint and date as its ISO string, alone and in arrays (as PGlite). */
+function postgresTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
+  switch (oid) {
+    case INT8_OID:
+      return (value: string) => BigInt(value);
+    case DATE_OID:
+      return (value: string) => value;
+    case INT8_ARRAY_OID:
+      return (value: string) =>
+        parseTextArray(value).map((item) => (item === null ? null : BigInt(item)));
+    case DATE_ARRAY_OID:
+      return parseTextArray;
+    default:
+      return pg.types.getTypeParser(oid, format);
+  }
+}
+
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
     options: options.searchPath === undefined ? undefined : `-c search_path=${options.searchPath}`,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-        oid === INT8_OID
-          ? (value: string) => BigInt(value)
-          : oid === DATE_OID
-            ? (value: string) => value
-            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: postgresTypeParser as typeof pg.types.getTypeParser },
   });
   // A client losing its connection (server restart, pg_terminate_backend) must not crash the
   // process: pg emits 'error' on the client, and nothing else listens while it is checked out

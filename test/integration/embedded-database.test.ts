@@ -1,6 +1,8 @@
 /**
  * The embedded database's settings: PGlite's shared buffers are sized for a process that has the
- * gateway beside them, not for a database server (gateway/db/database.ts).
+ * gateway beside them, not for a database server; its table of result parsers is cut down to the
+ * types in use — and both databases still return the same JavaScript values
+ * (gateway/db/database.ts).
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,5 +21,39 @@ describe.skipIf(onPostgres)('the embedded database', () => {
       select current_setting('shared_buffers') as shared_buffers,
         current_setting('max_worker_processes') as max_worker_processes`.execute(database.db);
     expect(rows).toEqual([{ shared_buffers: '16MB', max_worker_processes: '0' }]);
+  });
+});
+
+describe('values read back', () => {
+  it('are the same JavaScript values on both databases, arrays included (an array of names: its text)', async () => {
+    const { rows } = await sql<Record<string, unknown>>`
+      select 5::int8 as int8, 7::int4 as int4, 12.50::numeric as numeric, true as bool,
+        '2026-11-22'::date as date, '2026-11-22T01:02:03Z'::timestamptz as timestamptz,
+        '{"a":[1]}'::jsonb as jsonb, '\\x01ff'::bytea as bytea,
+        '0b9c1e6e-6d8f-4a4e-9a53-2f1c8f0e7a11'::uuid as uuid,
+        array['a', 'b,c']::text[] as texts, array[1, 2]::int8[] as int8s,
+        array['{"x":1}'::jsonb] as jsonbs, array[true, false] as bools,
+        array['0b9c1e6e-6d8f-4a4e-9a53-2f1c8f0e7a11'::uuid] as uuids,
+        array['2026-11-22'::date] as dates, array['pg_class'::name] as names`.execute(database.db);
+    expect(rows).toEqual([
+      {
+        int8: 5n,
+        int4: 7,
+        numeric: '12.50',
+        bool: true,
+        date: '2026-11-22',
+        timestamptz: new Date('2026-11-22T01:02:03Z'),
+        jsonb: { a: [1] },
+        bytea: expect.objectContaining({ 0: 1, 1: 255, length: 2 }),
+        uuid: '0b9c1e6e-6d8f-4a4e-9a53-2f1c8f0e7a11',
+        texts: ['a', 'b,c'],
+        int8s: [1n, 2n],
+        jsonbs: [{ x: 1 }],
+        bools: [true, false],
+        uuids: ['0b9c1e6e-6d8f-4a4e-9a53-2f1c8f0e7a11'],
+        dates: ['2026-11-22'],
+        names: '{pg_class}',
+      },
+    ]);
   });
 });
