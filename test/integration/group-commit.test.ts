@@ -54,20 +54,44 @@ describe('the group committer', () => {
     return rows.map((row) => row.name);
   }
 
-  it('commits units that wait together in one transaction, claims made together, and answers each', async () => {
+  async function transactionsOf(like: string): Promise<number> {
+    const { rows } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from gc_rows where name like ${like}`.execute(
+      database.db,
+    );
+    return Number(rows[0]?.txids);
+  }
+
+  it('commits the units of one turn of the event loop in one transaction, claims made together, and answers each', async () => {
     const burst = Array.from({ length: 12 }, (_, i) => `together-${i}`);
     claimCalls.length = 0;
     expect(await Promise.all(burst.map((name) => insert(name)))).toEqual(burst);
-    const { rows } = await sql<{ txids: string }>`
-      select count(distinct txid)::text as txids from gc_rows where name like 'together-%'`.execute(
-      database.db,
-    );
-    // The first goes at once, alone; the other eleven waited for it and go together.
-    expect(Number(rows[0]?.txids)).toBeLessThan(burst.length);
-    expect(Number(rows[0]?.txids)).toBeGreaterThanOrEqual(2);
-    // One claim step per transaction, holding its units' claims in order.
-    expect(claimCalls).toHaveLength(Number(rows[0]?.txids));
-    expect(claimCalls.flat()).toEqual(burst);
+    expect(await transactionsOf('together-%')).toBe(1);
+    // One claim step for the transaction, holding its units' claims in order.
+    expect(claimCalls).toEqual([burst]);
+  });
+
+  it('takes the units that arrive while a transaction runs together in the next, up to maxBatch', async () => {
+    claimCalls.length = 0;
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const first = commit(async (trx) => {
+      await sql`insert into gc_rows (name) values ('waiting-first')`.execute(trx);
+      await firstHolds;
+      return { claim: 'waiting-first', value: 'waiting-first' };
+    });
+    // The first transaction is running (one lane): these 20 arrive over later turns, and wait.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later: Promise<string>[] = [];
+    for (let i = 0; i < 20; i++) {
+      later.push(insert(`waiting-${String(i).padStart(2, '0')}`));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    releaseFirst();
+    await Promise.all([first, ...later]);
+    const waited = Array.from({ length: 20 }, (_, i) => `waiting-${String(i).padStart(2, '0')}`);
+    expect(claimCalls).toEqual([['waiting-first'], waited.slice(0, 16), waited.slice(16)]);
+    expect(await transactionsOf('waiting-%')).toBe(3);
   });
 
   it('a unit that throws takes only itself down: the others are committed', async () => {
@@ -126,11 +150,7 @@ describe('the group committer', () => {
         }),
       ),
     );
-    const { rows } = await sql<{ txids: string }>`
-      select count(distinct txid)::text as txids from gc_rows where name like 'alone-%'`.execute(
-      database.db,
-    );
-    expect(rows[0]?.txids).toBe('4');
+    expect(await transactionsOf('alone-%')).toBe(4);
   });
 });
 

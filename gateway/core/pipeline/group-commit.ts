@@ -7,9 +7,13 @@
  * the claim of its messageId, with its receipt). The claims of all units of a transaction are
  * made together, in one statement, last before COMMIT: one round trip per batch, not per unit.
  *
- * A batch is whatever waited while the lanes were busy, up to `maxBatch`: under light load every
- * document goes alone, at once; under heavy load batches grow by themselves. Nothing waits on a
- * timer. Units are taken first come, first served; with one lane they also commit in that order.
+ * A batch is whatever arrived in the same turn of the event loop or waited while the lanes were
+ * busy, up to `maxBatch`: under light load every document goes alone, at once; under heavy load
+ * batches grow by themselves. Nothing waits on a timer — a batch starts in the turn's check phase
+ * (setImmediate), after the turn's I/O. That matters on the embedded database: PGlite runs a whole
+ * transaction without giving the event loop a turn, so a batch started at once would never find
+ * company (one document per transaction: 330 against 900 documents/s under the bench's load).
+ * Units are taken first come, first served; with one lane they also commit in that order.
  *
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
  * connection) or loses its claim, the whole batch is rolled back and every unit is run again
@@ -62,6 +66,7 @@ export function createGroupCommitter<C>(
 ): Committer<C> {
   const queue: Pending<C>[] = [];
   let running = 0;
+  let pumpScheduled = false;
 
   async function runBatch(batch: readonly Pending<C>[]): Promise<void> {
     let values: unknown[];
@@ -91,14 +96,23 @@ export function createGroupCommitter<C>(
       running++;
       void runBatch(batch).finally(() => {
         running--;
-        pump();
+        schedulePump();
       });
     }
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
   }
 
   return <T>(unit: Unit<C, T>) =>
     new Promise<T>((resolve, reject) => {
       queue.push({ unit, resolve: (value) => resolve(value as T), reject });
-      pump();
+      schedulePump();
     });
 }
