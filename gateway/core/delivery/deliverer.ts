@@ -164,9 +164,12 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
   let settling = false;
 
   /**
-   * Records the attempt and moves the row on. Attempts that finish while a batch is being
-   * written wait for the next one: one transaction (and one commit) settles them together, so a
-   * busy worker commits per batch, not per document, and a quiet one settles each at once.
+   * Records the attempt and moves the row on. Attempts that finish in the same turn of the event
+   * loop, or while a batch is being written, wait for the next one: one transaction (and one
+   * commit) settles them together, so a busy worker commits per batch, not per document, and a
+   * quiet one settles each at once. A batch starts in the turn's check phase (setImmediate),
+   * after the turn's I/O — PGlite runs a transaction without giving the event loop a turn, so
+   * started at once it would settle every attempt alone (see group-commit.ts).
    */
   function settle(
     row: ClaimedDelivery,
@@ -176,12 +179,13 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       waiting.push({ row, outcome, elapsedMs, counts, resolve, reject });
-      if (!settling) void settleWaiting();
+      if (settling) return;
+      settling = true;
+      setImmediate(() => void settleWaiting());
     });
   }
 
   async function settleWaiting(): Promise<void> {
-    settling = true;
     while (waiting.length > 0) {
       const batch = waiting.splice(0, SETTLE_BATCH);
       try {
