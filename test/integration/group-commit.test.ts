@@ -10,6 +10,7 @@ import {
   ClaimLost,
   createGroupCommitter,
   type Committer,
+  type GatheredWrite,
   type MakeClaims,
 } from '../../gateway/core/pipeline/group-commit.ts';
 import { openTestDatabase } from '../support/database.ts';
@@ -138,6 +139,84 @@ describe('the group committer', () => {
     expect(await names('%-holder')).toEqual(['first-holder']);
     expect(await names('claims-%')).toEqual(['claims-1', 'claims-2']);
     expect(await names('twice-%')).toEqual(['twice-a']);
+  });
+
+  it('makes gathered writes once per batch, in the order gathered, after the units and before the claims', async () => {
+    const steps: string[] = [];
+    const claimStep: MakeClaims<string> = async (trx, names) => {
+      steps.push(`claims ${names.join(',')}`);
+      return claim(trx, names);
+    };
+    const writeRows: GatheredWrite<string> = async (trx, items) => {
+      steps.push(`rows ${items.join(',')}`);
+      await sql`insert into gc_rows (name) select unnest(${items}::text[])`.execute(trx);
+      return true;
+    };
+    const note: GatheredWrite<string> = (_trx, items) => {
+      steps.push(`notes ${items.join(',')}`);
+      return Promise.resolve(true);
+    };
+    const gathering = createGroupCommitter(database.db, {
+      lanes: 1,
+      maxBatch: 16,
+      claim: claimStep,
+    });
+    const units = ['g-1', 'g-2', 'g-3'];
+    const gathered = await Promise.all(
+      units.map((name) =>
+        gathering((_trx, gather) => {
+          steps.push(`unit ${name}`);
+          gather?.(writeRows, name);
+          gather?.(note, name.toUpperCase());
+          return Promise.resolve({ claim: name, value: gather !== undefined });
+        }),
+      ),
+    );
+    expect(gathered).toEqual([true, true, true]);
+    expect(steps).toEqual([
+      'unit g-1',
+      'unit g-2',
+      'unit g-3',
+      'rows g-1,g-2,g-3',
+      'notes G-1,G-2,G-3',
+      'claims g-1,g-2,g-3',
+    ]);
+    expect(await names('g-%')).toEqual(units);
+    expect(await transactionsOf('g-%')).toBe(1);
+  });
+
+  it('runs every unit again alone, without gathering, when a gathered write refuses', async () => {
+    const seen: { name: string; gathering: boolean }[] = [];
+    const refuse: GatheredWrite<string> = async (trx, items) => {
+      // Writes, then refuses: what it wrote must go with the rolled-back batch.
+      await sql`insert into gc_rows (name) select unnest(${items}::text[]) || '-gathered'`.execute(
+        trx,
+      );
+      return false;
+    };
+    const units = ['refused-1', 'refused-2', 'refused-3'];
+    await Promise.all(
+      units.map((name) =>
+        commit(async (trx, gather) => {
+          seen.push({ name, gathering: gather !== undefined });
+          if (gather !== undefined) gather(refuse, name);
+          else await sql`insert into gc_rows (name) values (${name})`.execute(trx);
+          return { claim: name, value: name };
+        }),
+      ),
+    );
+    expect(seen).toEqual([
+      ...units.map((name) => ({ name, gathering: true })),
+      ...units.map((name) => ({ name, gathering: false })),
+    ]);
+    expect(await names('refused-%')).toEqual(units);
+    expect(await transactionsOf('refused-%')).toBe(3);
+  });
+
+  it('gives a unit that runs alone nothing to gather with', async () => {
+    expect(
+      await commit((_trx, gather) => Promise.resolve({ claim: 'lonely', value: gather })),
+    ).toBe(undefined);
   });
 
   it('maxBatch 1 gives every unit a transaction of its own', async () => {

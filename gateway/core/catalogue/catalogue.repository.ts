@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { namedStatement } from '../../db/prepared.ts';
+import { arrayColumns, namedStatement } from '../../db/prepared.ts';
 import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 import type { Database } from '../../db/tables.ts';
 
@@ -108,6 +108,84 @@ offer as (
     quantity_available, regions)
   select id, $8::text, $9::text, $10::bigint, $11::text, $12::integer, $13::text[] from item)
 select (select taken from taken) as taken, (select immediate_subscribers from item) as immediate_subscribers`,
+);
+
+export interface NewItem {
+  item: ItemFields & { id: string };
+  offer: OfferFields & { sellerId: string; sellerItemId: string };
+}
+
+/**
+ * Several new items, each with its seller's offer, in one statement — all of them, or none when
+ * any one could not go in as new (its sellerItemId or GTIN taken, its release date not ahead):
+ * the caller then takes them one by one (insertNewItem). Two of them under the same sellerItemId
+ * of one seller, or the same GTIN, are refused here, before the database: one by one, the second
+ * would meet the first. Says whether any buyer wants to hear of new items at once.
+ */
+export async function insertNewItems(
+  trx: Transaction<Database>,
+  rows: readonly NewItem[],
+): Promise<{ kind: 'inserted'; immediateSubscribers: boolean } | { kind: 'refused' }> {
+  const sellerItems = new Set(rows.map((r) => `${r.offer.sellerId}\u0000${r.offer.sellerItemId}`));
+  const gtins = rows.flatMap((r) => (r.item.gtin === null ? [] : [r.item.gtin]));
+  if (sellerItems.size < rows.length || new Set(gtins).size < gtins.length) {
+    return { kind: 'refused' };
+  }
+  const { rows: result } = await trx.executeQuery<{
+    refused: boolean;
+    immediate_subscribers: boolean;
+  }>(
+    insertNewItemsStatement(
+      arrayColumns(rows, [
+        (r) => r.item.id,
+        (r) => r.item.gtin,
+        (r) => r.item.name,
+        (r) => r.item.description,
+        (r) => r.item.category,
+        (r) => r.item.releaseDate,
+        (r) => JSON.stringify(r.item.attributes),
+        (r) => r.offer.sellerId,
+        (r) => r.offer.sellerItemId,
+        (r) => String(r.offer.listPriceMinor),
+        (r) => r.offer.currency,
+        (r) => r.offer.quantityAvailable,
+        (r) => JSON.stringify(r.offer.regions),
+      ]),
+    ),
+  );
+  const row = result[0]!;
+  return row.refused
+    ? { kind: 'refused' }
+    : { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
+}
+
+const insertNewItemsStatement = namedStatement(
+  'insert_new_items',
+  `with input as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
+    $7::jsonb[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::integer[], $13::jsonb[])
+  with ordinality as i(id, gtin, name, description, category, release_date, attributes,
+    seller_id, seller_item_id, list_price_minor, currency, quantity_available, regions, n)),
+refused as (
+  select exists (
+    select 1 from input i
+     where not (i.release_date > current_date)
+        or exists (select 1 from offers o
+                    where o.seller_id = i.seller_id and o.seller_item_id = i.seller_item_id)
+        or exists (select 1 from items t where t.gtin = i.gtin)) as refused),
+item as (
+  insert into items (id, gtin, name, description, category, release_date, attributes, created_by)
+  select id, gtin, name, description, category, release_date, attributes, seller_id
+    from input where not (select refused from refused) order by n
+  returning id),
+offer as (
+  insert into offers (item_id, seller_id, seller_item_id, list_price_minor, currency,
+    quantity_available, regions)
+  select i.id, i.seller_id, i.seller_item_id, i.list_price_minor, i.currency,
+    i.quantity_available, array(select jsonb_array_elements_text(i.regions))
+    from input i join item on item.id = i.id order by i.n)
+select (select refused from refused) as refused,
+  ${anyImmediateSubscriberSql('items')} as immediate_subscribers`,
 );
 
 export async function updateItem(db: Db, id: string, item: ItemFields): Promise<void> {

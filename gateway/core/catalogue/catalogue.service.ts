@@ -9,16 +9,19 @@ import { GatewayError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { parseMoney } from '../money.ts';
 import { noticeItemChanged } from '../feeds/feeds.service.ts';
+import type { GatheredWrite } from '../pipeline/group-commit.ts';
 import type { DocumentHandler, HandlerContext } from '../pipeline/handlers.ts';
 import {
   findItemForOffer,
   findOfferBySellerItem,
   insertNewItem,
+  insertNewItems,
   insertOffer,
   isFutureDate,
   reviseOffer,
   updateItem,
   type ItemFields,
+  type NewItem,
   type OfferFields,
 } from './catalogue.repository.ts';
 
@@ -43,6 +46,8 @@ async function applyItemNotice({
   trx,
   sender,
   document,
+  send,
+  gather,
 }: HandlerContext): Promise<{ itemId: string; immediateSubscribers?: boolean }> {
   const body = document.body as unknown as ItemNoticeBody;
   const price = parseMoney(body.listPrice, '/body/listPrice');
@@ -65,11 +70,17 @@ async function applyItemNotice({
   // Mostly a new item: tried first, in one statement, unless the notice names a known item.
   if (body.itemId === undefined) {
     const itemId = newId('ITM');
-    const created = await insertNewItem(
-      trx,
-      { ...item, id: itemId },
-      { ...offer, sellerId: sender.id, sellerItemId: body.sellerItemId },
-    );
+    const newItem: NewItem = {
+      item: { ...item, id: itemId },
+      offer: { ...offer, sellerId: sender.id, sellerItemId: body.sellerItemId },
+    };
+    if (gather !== undefined) {
+      // Sharing its transaction: inserted with the batch's other new items, which also send
+      // the notices to immediate subscribers (or, refused, every document runs again alone).
+      gather(insertNewItemsTogether, { ...newItem, send });
+      return { itemId, immediateSubscribers: false };
+    }
+    const created = await insertNewItem(trx, newItem.item, newItem.offer);
     if (created.kind === 'released') {
       refuse(
         '/body/releaseDate',
@@ -147,5 +158,18 @@ async function applyItemNotice({
   });
   return { itemId: known.id };
 }
+
+/** The new items of a group-committed batch, in one statement (see insertNewItems). */
+const insertNewItemsTogether: GatheredWrite<NewItem & { send: HandlerContext['send'] }> = async (
+  trx,
+  newItems,
+) => {
+  const inserted = await insertNewItems(trx, newItems);
+  if (inserted.kind === 'refused') return false;
+  if (inserted.immediateSubscribers) {
+    for (const { item, send } of newItems) await noticeItemChanged(trx, send, item.id);
+  }
+  return true;
+};
 
 export const catalogueHandlers = { ItemNotice: handleItemNotice };

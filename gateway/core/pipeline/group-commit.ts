@@ -15,17 +15,45 @@
  * company (one document per transaction: 330 against 900 documents/s under the bench's load).
  * Units are taken first come, first served; with one lane they also commit in that order.
  *
+ * Gathered writes: a unit that shares its transaction may leave a write to the end of the batch
+ * (`gather`), made for all the units that left one of its kind in one statement, after the
+ * units and before the claims. The write either applies to every one of them or refuses (false)
+ * and changes nothing; a refusal sends every unit of the batch to run again alone, where nothing
+ * is gathered and each unit makes its write itself — and meets whatever it would have met. A unit
+ * must not gather a write that a later unit of the same batch would need to see and could do
+ * without: a later unit that misses it must fail (and so rerun everyone alone), not decide
+ * otherwise.
+ *
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
- * connection) or loses its claim, the whole batch is rolled back and every unit is run again
- * alone, in a transaction of its own — exactly what it would have met without group commit. A
- * unit must therefore do nothing outside its transaction that cannot be done twice (building and
- * signing a receipt is fine; sending a message is not — that is what the outbox is for).
+ * connection), loses its claim or has its gathered write refused, the whole batch is rolled back
+ * and every unit is run again alone, in a transaction of its own — exactly what it would have met
+ * without group commit. A unit must therefore do nothing outside its transaction that cannot be
+ * done twice (building and signing a receipt is fine; sending a message is not — that is what
+ * the outbox is for).
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 
-/** A unit's work in the transaction: the value it answers with, and what it claims. */
-export type Unit<C, T> = (trx: Transaction<Database>) => Promise<{ claim: C; value: T }>;
+/**
+ * A unit's work in the transaction: the value it answers with, and what it claims. `gather` is
+ * there when the unit shares its transaction with others, undefined when it runs alone.
+ */
+export type Unit<C, T> = (
+  trx: Transaction<Database>,
+  gather: Gather | undefined,
+) => Promise<{ claim: C; value: T }>;
+
+/**
+ * Makes the gathered writes of one kind for all the units of a transaction, in the order they
+ * were gathered: true when made for every one, false when refused (then nothing is changed).
+ */
+export type GatheredWrite<I> = (
+  trx: Transaction<Database>,
+  items: readonly I[],
+) => Promise<boolean>;
+
+/** Leaves an item to `write`, made once for all the items of the batch before the claims. */
+export type Gather = <I>(write: GatheredWrite<I>, item: I) => void;
 
 /**
  * Runs a unit in a transaction (maybe with others) and resolves to its value once committed;
@@ -43,6 +71,13 @@ export type MakeClaims<C> = (
 export class ClaimLost extends Error {
   constructor() {
     super('the claim was lost to another transaction');
+  }
+}
+
+/** A gathered write refused to apply: the batch is undone, and its units run again alone. */
+class GatheredWriteRefused extends Error {
+  constructor() {
+    super('a gathered write was refused');
   }
 }
 
@@ -72,8 +107,20 @@ export function createGroupCommitter<C>(
     let values: unknown[];
     try {
       values = await db.transaction().execute(async (trx) => {
+        const gathered = new Map<GatheredWrite<unknown>, unknown[]>();
+        const gather: Gather | undefined =
+          batch.length === 1
+            ? undefined
+            : <I>(write: GatheredWrite<I>, item: I) => {
+                const items = gathered.get(write as GatheredWrite<unknown>);
+                if (items === undefined) gathered.set(write as GatheredWrite<unknown>, [item]);
+                else items.push(item);
+              };
         const done: { claim: C; value: unknown }[] = [];
-        for (const pending of batch) done.push(await pending.unit(trx));
+        for (const pending of batch) done.push(await pending.unit(trx, gather));
+        for (const [write, items] of gathered) {
+          if (!(await write(trx, items))) throw new GatheredWriteRefused();
+        }
         const won = await options.claim(
           trx,
           done.map((d) => d.claim),

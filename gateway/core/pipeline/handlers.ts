@@ -7,6 +7,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 import type { Partner } from '../partners/partners.ts';
+import type { Gather } from './group-commit.ts';
 
 export interface OutboundDocument {
   recipientId: string;
@@ -23,6 +24,12 @@ export interface HandlerContext {
   gatewayId: string;
   /** Queue an outbound document in this transaction (transactional outbox); returns its messageId. */
   send: (outbound: OutboundDocument) => Promise<string>;
+  /**
+   * There when the document shares its transaction with others (group commit): a write that
+   * can be made for all of them at once may be left to the end of the batch. See the rules in
+   * group-commit.ts; a handler that does not gather needs nothing from it.
+   */
+  gather?: Gather;
 }
 
 export interface HandlerResult {

@@ -277,7 +277,7 @@ export async function commitDocument(
   const { request, digest, document, parts, canonical } = admitted;
   const { header } = document;
   try {
-    const receipt = await deps.commit(async (trx) => {
+    const receipt = await deps.commit(async (trx, gather) => {
       const receivedAt = new Date();
       const sendOne = sendOneBy(deps.enqueue, trx);
       const results: HandlerResult[] = [];
@@ -291,6 +291,7 @@ export async function commitDocument(
             document: part,
             gatewayId: deps.gatewayId,
             send: (outbound) => sendOne({ ...outbound, inReplyTo: header.messageId }),
+            gather,
           }),
         );
       }
