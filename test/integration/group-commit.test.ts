@@ -14,6 +14,7 @@ import {
   type MakeClaims,
 } from '../../gateway/core/pipeline/group-commit.ts';
 import { openTestDatabase } from '../support/database.ts';
+import { queuedFor } from '../support/outbox.ts';
 import { registerPartner, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 describe('the group committer', () => {
@@ -341,6 +342,66 @@ describe('group commit in the pipeline', () => {
       { message_id: 'GC-R3', status: 'accepted' },
       { message_id: 'GC-R4', status: 'accepted' },
     ]);
+  });
+
+  it('stores the reservations of a burst as sent, and tells immediate subscribers of each', async () => {
+    const subscribed = await gateway.admin(
+      'PUT',
+      `/admin/v1/partners/${seller.id}/feeds/reservations`,
+      {
+        mode: 'immediate',
+      },
+    );
+    expect(subscribed.status).toBe(200);
+    const deadline = new Date(Date.now() + 86_400_000);
+    const burst = Array.from({ length: 6 }, (_, i) => {
+      const document = reservation(`GC-FIELDS-${i}`, deadline.toISOString());
+      Object.assign(document.body, {
+        quantity: i + 1,
+        maxUnitPrice: { amount: String(800 + i), currency: 'JPY' },
+        ...(i % 2 === 0 ? { deliveryRegion: 'JP-13', buyerReference: `PO-${i}` } : {}),
+      });
+      return document;
+    });
+    const answers = await Promise.all(burst.map((d) => post(buyer.apiKey, d)));
+    expect(answers.map((a) => a.status)).toEqual(burst.map(() => 200));
+    const ids = answers.map((a) => assigned(a.body, 'reservationId'));
+    const rows = await gateway.database.db
+      .selectFrom('reservations')
+      .select([
+        'id',
+        'buyer_id',
+        'item_id',
+        'quantity',
+        'max_unit_price_minor',
+        'currency',
+        'needed_by',
+        'bidding_deadline',
+        'delivery_region',
+        'buyer_reference',
+        'status',
+      ])
+      .where('id', 'in', ids)
+      .execute();
+    expect(ids.map((id) => rows.find((row) => row.id === id))).toEqual(
+      ids.map((id, i) => ({
+        id,
+        buyer_id: buyer.id,
+        item_id: itemId,
+        quantity: i + 1,
+        max_unit_price_minor: BigInt(800 + i),
+        currency: 'JPY',
+        needed_by: '2036-06-30',
+        bidding_deadline: deadline,
+        delivery_region: i % 2 === 0 ? 'JP-13' : null,
+        buyer_reference: i % 2 === 0 ? `PO-${i}` : null,
+        status: 'open',
+      })),
+    );
+    const told = (await queuedFor(gateway.database.db, seller.id, 'ReservationFeed')).flatMap((d) =>
+      (d.body.reservations as { reservationId: string }[]).map((r) => r.reservationId),
+    );
+    for (const id of ids) expect(told).toContain(id);
   });
 
   it('commits a burst of valid documents in fewer transactions than documents', async () => {

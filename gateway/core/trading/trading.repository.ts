@@ -1,6 +1,6 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { namedStatement } from '../../db/prepared.ts';
+import { arrayColumns, namedStatement } from '../../db/prepared.ts';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
 import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
 
@@ -27,6 +27,19 @@ export async function findItemForNewReservation(db: Db, itemId: string, biddingD
     .executeTakeFirst();
 }
 
+export interface NewReservation {
+  id: string;
+  buyerId: string;
+  itemId: string;
+  quantity: number;
+  maxUnitPriceMinor: bigint;
+  currency: string;
+  neededBy: string;
+  biddingDeadline: string;
+  deliveryRegion: string | null;
+  buyerReference: string | null;
+}
+
 /**
  * A new reservation — only for an item not yet released, with a bidding deadline still ahead (the
  * database clock): one statement, which also says whether any seller wants to hear of it at once.
@@ -34,18 +47,7 @@ export async function findItemForNewReservation(db: Db, itemId: string, biddingD
  */
 export async function insertReservation(
   db: Db,
-  r: {
-    id: string;
-    buyerId: string;
-    itemId: string;
-    quantity: number;
-    maxUnitPriceMinor: bigint;
-    currency: string;
-    neededBy: string;
-    biddingDeadline: string;
-    deliveryRegion: string | null;
-    buyerReference: string | null;
-  },
+  r: NewReservation,
 ): Promise<{ immediateSubscribers: boolean } | undefined> {
   const { rows } = await db.executeQuery(
     insertReservationStatement([
@@ -75,6 +77,63 @@ const insertReservationStatement = namedStatement(
   from items i
   where i.id = $3 and i.release_date > current_date and $8::timestamptz > now()
   returning ${anyImmediateSubscriberSql('reservations')} as immediate_subscribers`,
+);
+
+/**
+ * Several new reservations in one statement — all of them, or none when any one does not qualify
+ * (see insertReservation): the caller then takes them one by one, and each reads why. Says
+ * whether any seller wants to hear of new reservations at once.
+ */
+export async function insertReservations(
+  trx: Transaction<Database>,
+  rows: readonly NewReservation[],
+): Promise<{ kind: 'inserted'; immediateSubscribers: boolean } | { kind: 'refused' }> {
+  const { rows: result } = await trx.executeQuery<{
+    refused: boolean;
+    immediate_subscribers: boolean;
+  }>(
+    insertReservationsStatement(
+      arrayColumns(rows, [
+        (r) => r.id,
+        (r) => r.buyerId,
+        (r) => r.itemId,
+        (r) => r.quantity,
+        (r) => String(r.maxUnitPriceMinor),
+        (r) => r.currency,
+        (r) => r.neededBy,
+        (r) => r.biddingDeadline,
+        (r) => r.deliveryRegion,
+        (r) => r.buyerReference,
+      ]),
+    ),
+  );
+  const row = result[0]!;
+  return row.refused
+    ? { kind: 'refused' }
+    : { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
+}
+
+const insertReservationsStatement = namedStatement(
+  'insert_reservations',
+  `with input as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[],
+    $6::text[], $7::date[], $8::timestamptz[], $9::text[], $10::text[])
+  with ordinality as r(id, buyer_id, item_id, quantity, max_unit_price_minor, currency,
+    needed_by, bidding_deadline, delivery_region, buyer_reference, n)),
+refused as (
+  select exists (
+    select 1 from input r
+     where not (r.bidding_deadline > now())
+        or not exists (select 1 from items i
+                        where i.id = r.item_id and i.release_date > current_date)) as refused),
+inserted as (
+  insert into reservations (id, buyer_id, item_id, quantity, max_unit_price_minor, currency,
+    needed_by, bidding_deadline, delivery_region, buyer_reference)
+  select id, buyer_id, item_id, quantity, max_unit_price_minor, currency, needed_by,
+    bidding_deadline, delivery_region, buyer_reference
+    from input where not (select refused from refused) order by n)
+select (select refused from refused) as refused,
+  ${anyImmediateSubscriberSql('reservations')} as immediate_subscribers`,
 );
 
 export async function findReservation(db: Db, id: string) {

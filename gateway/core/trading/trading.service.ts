@@ -20,7 +20,13 @@ import { GatewayError } from '../errors.ts';
 import { noticeReservationOpened } from '../feeds/feeds.service.ts';
 import { newId } from '../ids.ts';
 import { formatMoney, parseMoney, percentOf, type Money } from '../money.ts';
-import type { DocumentHandler, HandlerResult, OutboundDocument } from '../pipeline/handlers.ts';
+import type {
+  DocumentHandler,
+  HandlerContext,
+  HandlerResult,
+  OutboundDocument,
+} from '../pipeline/handlers.ts';
+import type { GatheredWrite } from '../pipeline/group-commit.ts';
 import { sendOneBy, type EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import {
   activePartnersWithRole,
@@ -33,6 +39,7 @@ import {
   insertDeal,
   insertDeals,
   insertReservation,
+  insertReservations,
   insertTender,
   listBidsFor,
   listTerms,
@@ -44,6 +51,7 @@ import {
   setDealStatus,
   setReservationStatus,
   type NewDeal,
+  type NewReservation,
   upsertBid,
   upsertTerms,
   withdrawBid,
@@ -76,15 +84,20 @@ const wire = (minor: bigint, currency: string) => formatMoney({ minor, currency 
 
 // --- reservations and bids -------------------------------------------------------------------
 
-const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, document, send }) => {
+const handlePurchaseReservation: DocumentHandler = async ({
+  trx,
+  sender,
+  document,
+  send,
+  gather,
+}) => {
   const body = document.body as unknown as PurchaseReservationBody;
   const maxUnitPrice = parseMoney(body.maxUnitPrice, '/body/maxUnitPrice');
   if (body.biddingDeadline.slice(0, 10) > body.neededBy) {
     refuse('/body/neededBy', 'the needed-by date must not be before the bidding deadline');
   }
   const id = newId('RSV');
-  // The write checks the item and the deadline itself (one round trip); a refusal reads why.
-  const inserted = await insertReservation(trx, {
+  const reservation: NewReservation = {
     id,
     buyerId: sender.id,
     itemId: body.itemId,
@@ -95,7 +108,19 @@ const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, documen
     biddingDeadline: body.biddingDeadline,
     deliveryRegion: body.deliveryRegion ?? null,
     buyerReference: body.buyerReference ?? null,
-  });
+  };
+  const result = {
+    assigned: { reservationId: id },
+    refs: { reservationId: id, itemId: body.itemId },
+  };
+  if (gather !== undefined) {
+    // Sharing its transaction: inserted with the batch's other new reservations, which also
+    // send the notices to immediate subscribers (or, refused, every document runs again alone).
+    gather(insertReservationsTogether, { ...reservation, send });
+    return result;
+  }
+  // The write checks the item and the deadline itself (one round trip); a refusal reads why.
+  const inserted = await insertReservation(trx, reservation);
   if (inserted === undefined) {
     const item = await findItemForNewReservation(trx, body.itemId, body.biddingDeadline);
     if (item === undefined) refuse('/body/itemId', `no item ${body.itemId}`, 'NOT_FOUND');
@@ -108,7 +133,19 @@ const handlePurchaseReservation: DocumentHandler = async ({ trx, sender, documen
   }
   // "Not-regularly": sellers subscribed to immediate notices hear of it in this transaction.
   if (inserted.immediateSubscribers) await noticeReservationOpened(trx, send, id);
-  return { assigned: { reservationId: id }, refs: { reservationId: id, itemId: body.itemId } };
+  return result;
+};
+
+/** The new reservations of a group-committed batch, in one statement (see insertReservations). */
+const insertReservationsTogether: GatheredWrite<
+  NewReservation & { send: HandlerContext['send'] }
+> = async (trx, reservations) => {
+  const inserted = await insertReservations(trx, reservations);
+  if (inserted.kind === 'refused') return false;
+  if (inserted.immediateSubscribers) {
+    for (const { id, send } of reservations) await noticeReservationOpened(trx, send, id);
+  }
+  return true;
 };
 
 const handleOrderBid: DocumentHandler = async ({
