@@ -48,6 +48,8 @@ const DATE_OID = 1082;
 const INT8_ARRAY_OID = 1016;
 const DATE_ARRAY_OID = 1182;
 const TEXT_ARRAY_OID = 1009;
+/** uuid has no parser of its own, and its arrays still come back as arrays (as from pg). */
+const UUID_OID = 2950;
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl === undefined
@@ -97,9 +99,6 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     close: () => db.destroy(),
   };
 }
-
-/** uuid has no parser of its own, and its arrays still come back as arrays (as from pg). */
-const UUID_OID = 2950;
 
 /**
  * PGlite copies its table of result parsers into a new object for every query, and the table
