@@ -398,10 +398,122 @@ describe('group commit in the pipeline', () => {
         status: 'open',
       })),
     );
+    // Inserted together: fewer transactions than reservations (a refused gathered write would
+    // have sent each to a transaction of its own).
+    const { rows: transactions } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from message_log
+      where message_id like 'GC-FIELDS-%'`.execute(gateway.database.db);
+    expect(Number(transactions[0]?.txids)).toBeLessThan(burst.length);
     const told = (await queuedFor(gateway.database.db, seller.id, 'ReservationFeed')).flatMap((d) =>
       (d.body.reservations as { reservationId: string }[]).map((r) => r.reservationId),
     );
     for (const id of ids) expect(told).toContain(id);
+  });
+
+  it('saves the bids of a burst, each receipt naming its bid as stored, a revision its next version', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const open = await post(buyer.apiKey, reservation('GC-BIDS-R1', future));
+    const tight = await post(buyer.apiKey, reservation('GC-BIDS-R2', future));
+    const r1 = assigned(open.body, 'reservationId');
+    const r2 = assigned(tight.body, 'reservationId');
+    const bidders: { id: string; apiKey: string }[] = [];
+    for (const n of [1, 2, 3]) {
+      const bidder = await registerPartner(gateway, { id: `GC-BIDDER-${n}`, roles: ['seller'] });
+      const carried = await post(bidder.apiKey, {
+        header: {
+          messageId: `GC-CARRY-${n}`,
+          type: 'ItemNotice',
+          sender: bidder.id,
+          sentAt: now(),
+        },
+        body: {
+          itemId,
+          sellerItemId: `GC-CARRY-${n}`,
+          name: 'Group commit gadget',
+          category: 'test/gadgets',
+          releaseDate: '2036-12-01',
+          listPrice: { amount: '950', currency: 'JPY' },
+          quantityAvailable: 5,
+        },
+      });
+      expect(carried.status).toBe(200);
+      bidders.push(bidder);
+    }
+    const bid = (n: number, reservationId: string, amount: string, tag: string) =>
+      post(bidders[n - 1]!.apiKey, {
+        header: {
+          messageId: `GC-BID-${tag}`,
+          type: 'OrderBid',
+          sender: bidders[n - 1]!.id,
+          sentAt: now(),
+        },
+        body: {
+          reservationId,
+          action: 'submit',
+          unitPrice: { amount, currency: 'JPY' },
+          quantity: 1,
+          promisedDeliveryDate: '2036-06-01',
+        },
+      });
+    const first = await bid(1, r1, '890', 'FIRST');
+    expect(first.status).toBe(200);
+    // Saved together: fewer transactions than bids (a refused gathered write would have sent
+    // each to a transaction of its own).
+    const together = await Promise.all([
+      bid(1, r1, '880', 'REVISED'), // the next version of the first
+      bid(2, r1, '870', 'TWO-A'),
+      bid(3, r1, '860', 'THREE'),
+    ]);
+    expect(together.map((a) => a.status)).toEqual([200, 200, 200]);
+    const { rows } = await sql<{ txids: string }>`
+      select count(distinct txid)::text as txids from message_log
+      where message_id in ('GC-BID-REVISED', 'GC-BID-TWO-A', 'GC-BID-THREE')`.execute(
+      gateway.database.db,
+    );
+    expect(Number(rows[0]?.txids)).toBeLessThan(3);
+    // A burst that cannot be saved together: each is taken alone, as if sent one by one.
+    const alone = await Promise.all([
+      bid(2, r1, '850', 'TWO-B'), // the second bid of GC-BIDDER-2 on r1: revises TWO-A
+      bid(3, r2, '901', 'OVER'), // over the reservation's maximum unit price: refused
+    ]);
+    expect(alone.map((a) => a.status)).toEqual([200, 422]);
+    const ids = [...together, alone[0]].map((a) => ({
+      bidId: assigned(a.body, 'bidId'),
+      bidVersion: assigned(a.body, 'bidVersion'),
+    }));
+    expect(ids[0]).toEqual({ bidId: assigned(first.body, 'bidId'), bidVersion: '2' });
+    expect(ids[1]?.bidVersion).toBe('1');
+    expect(ids[3]).toEqual({ bidId: ids[1]?.bidId, bidVersion: '2' });
+    expect(ids[2]?.bidVersion).toBe('1');
+    const stored = await gateway.database.db
+      .selectFrom('bids')
+      .select(['id', 'seller_id', 'version', 'unit_price_minor', 'status'])
+      .where('reservation_id', 'in', [r1, r2])
+      .orderBy('seller_id')
+      .execute();
+    expect(stored).toEqual([
+      {
+        id: ids[0]!.bidId,
+        seller_id: 'GC-BIDDER-1',
+        version: 2,
+        unit_price_minor: 880n,
+        status: 'active',
+      },
+      {
+        id: ids[1]!.bidId,
+        seller_id: 'GC-BIDDER-2',
+        version: 2,
+        unit_price_minor: 850n,
+        status: 'active',
+      },
+      {
+        id: ids[2]!.bidId,
+        seller_id: 'GC-BIDDER-3',
+        version: 1,
+        unit_price_minor: 860n,
+        status: 'active',
+      },
+    ]);
   });
 
   it('commits a burst of valid documents in fewer transactions than documents', async () => {

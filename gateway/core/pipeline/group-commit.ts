@@ -35,13 +35,20 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/tables.ts';
 
 /**
- * A unit's work in the transaction: the value it answers with, and what it claims. `gather` is
- * there when the unit shares its transaction with others, undefined when it runs alone.
+ * A unit's work in the transaction: the value it answers with, and what it claims — or, when it
+ * gathered a write whose outcome it needs, a function that gives them once the batch's gathered
+ * writes are made. `gather` is there when the unit shares its transaction with others, undefined
+ * when it runs alone.
  */
 export type Unit<C, T> = (
   trx: Transaction<Database>,
   gather: Gather | undefined,
-) => Promise<{ claim: C; value: T }>;
+) => Promise<UnitDone<C, T> | (() => UnitDone<C, T>)>;
+
+export interface UnitDone<C, T> {
+  claim: C;
+  value: T;
+}
 
 /**
  * Makes the gathered writes of one kind for all the units of a transaction, in the order they
@@ -116,11 +123,14 @@ export function createGroupCommitter<C>(
                 if (items === undefined) gathered.set(write as GatheredWrite<unknown>, [item]);
                 else items.push(item);
               };
-        const done: { claim: C; value: unknown }[] = [];
-        for (const pending of batch) done.push(await pending.unit(trx, gather));
+        const ran: (UnitDone<C, unknown> | (() => UnitDone<C, unknown>))[] = [];
+        for (const pending of batch) ran.push(await pending.unit(trx, gather));
         for (const [write, items] of gathered) {
           if (!(await write(trx, items))) throw new GatheredWriteRefused();
         }
+        const done = ran.map((unitDone) =>
+          typeof unitDone === 'function' ? unitDone() : unitDone,
+        );
         const won = await options.claim(
           trx,
           done.map((d) => d.claim),

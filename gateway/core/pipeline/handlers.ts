@@ -39,7 +39,13 @@ export interface HandlerResult {
   refs?: Record<string, string>;
 }
 
-export type DocumentHandler = (ctx: HandlerContext) => Promise<HandlerResult>;
+/**
+ * Resolves to the handler's result — or, when it gathered a write whose outcome the receipt
+ * names (a bid's id and version), to a function that gives it once the gathered writes are made.
+ */
+export type DocumentHandler = (
+  ctx: HandlerContext,
+) => Promise<HandlerResult | (() => HandlerResult)>;
 
 export type HandlerRegistry = ReadonlyMap<string, DocumentHandler>;
 

@@ -29,7 +29,7 @@ import type { Partner } from '../partners/partners.ts';
 import type { Signer } from '../signing/signer.ts';
 import type { HandlerRegistry, HandlerResult, OutboundDocument } from './handlers.ts';
 import { buildReceipt } from './receipt.ts';
-import { ClaimLost, type Committer } from './group-commit.ts';
+import { ClaimLost, type Committer, type UnitDone } from './group-commit.ts';
 import { findInbound, type InboundClaim } from './inbound.repository.ts';
 
 export type DecodeResult =
@@ -280,7 +280,7 @@ export async function commitDocument(
     const receipt = await deps.commit(async (trx, gather) => {
       const receivedAt = new Date();
       const sendOne = sendOneBy(deps.enqueue, trx);
-      const results: HandlerResult[] = [];
+      const results: (HandlerResult | (() => HandlerResult))[] = [];
       for (const part of parts) {
         const handler = deps.handlers.get(part.header.type);
         if (handler === undefined) throw new Error(`no handler for ${part.header.type}`); // admitted
@@ -295,35 +295,39 @@ export async function commitDocument(
           }),
         );
       }
-      const result = mergeResults(results);
-      const assigned = result.assigned ?? {};
-      const receipt = buildReceipt(
-        {
-          gatewayId: deps.gatewayId,
-          messageId: header.messageId,
+      // The receipt names what the handlers assigned: known now, or once gathered writes are made.
+      const done = (): UnitDone<InboundClaim, CanonicalDocument> => {
+        const result = mergeResults(results.map((r) => (typeof r === 'function' ? r() : r)));
+        const assigned = result.assigned ?? {};
+        const receipt = buildReceipt(
+          {
+            gatewayId: deps.gatewayId,
+            messageId: header.messageId,
+            sender: request.sender.id,
+            status: 'accepted',
+            digest,
+            receivedAt,
+            assigned,
+            errors: [],
+          },
+          deps.signer,
+        );
+        // Claimed with the other documents of its transaction, last before COMMIT (group-commit.ts).
+        const claim: InboundClaim = {
           sender: request.sender.id,
-          status: 'accepted',
+          messageId: header.messageId,
+          documentType: header.type,
+          contentType: request.contentType,
+          body: request.bytes,
           digest,
-          receivedAt,
-          assigned,
-          errors: [],
-        },
-        deps.signer,
-      );
-      // Claimed with the other documents of its transaction, last before COMMIT (group-commit.ts).
-      const claim: InboundClaim = {
-        sender: request.sender.id,
-        messageId: header.messageId,
-        documentType: header.type,
-        contentType: request.contentType,
-        body: request.bytes,
-        digest,
-        refs: result.refs ?? assigned,
-        ...(canonical === undefined ? {} : { detail: { canonical } }),
-        requestId: request.requestId,
-        receipt,
+          refs: result.refs ?? assigned,
+          ...(canonical === undefined ? {} : { detail: { canonical } }),
+          requestId: request.requestId,
+          receipt,
+        };
+        return { claim, value: receipt };
       };
-      return { claim, value: receipt };
+      return results.some((r) => typeof r === 'function') ? done : done();
     });
     return { kind: 'accepted', receipt, replayed: false };
   } catch (error) {

@@ -166,25 +166,30 @@ export async function findReservationForBid(db: Db, id: string, sellerId: string
     .executeTakeFirst();
 }
 
+export interface NewBid {
+  id: string;
+  reservationId: string;
+  sellerId: string;
+  unitPriceMinor: bigint;
+  currency: string;
+  quantity: number;
+  promisedDeliveryDate: string;
+  note: string | null;
+}
+
+/** A bid as stored: a revision keeps the id of the seller's first bid on the reservation. */
+export interface SavedBid {
+  id: string;
+  version: number;
+}
+
 /**
  * A seller's bid, or its next version — only while the reservation is open, before its deadline
  * (the database clock, in the same statement: a bid that arrives late is refused even when its
  * request started in time), for an item the seller carries, in the reservation's currency and
  * within its maximum unit price. Undefined when any of that does not hold: the caller reads why.
  */
-export async function upsertBid(
-  db: Db,
-  bid: {
-    id: string;
-    reservationId: string;
-    sellerId: string;
-    unitPriceMinor: bigint;
-    currency: string;
-    quantity: number;
-    promisedDeliveryDate: string;
-    note: string | null;
-  },
-): Promise<{ id: string; version: number } | undefined> {
+export async function upsertBid(db: Db, bid: NewBid): Promise<SavedBid | undefined> {
   const { rows } = await db.executeQuery(
     upsertBidStatement([
       bid.id,
@@ -222,6 +227,67 @@ const upsertBidStatement = namedStatement(
     note = excluded.note, version = bids.version + 1, status = 'active',
     received_at = now(), updated_at = now()
   returning id, version`,
+);
+
+/**
+ * Several sellers' bids in one statement (see upsertBid) — all of them, or none when any one does
+ * not qualify: the caller then takes them one by one, and each reads why. Two bids of one seller
+ * on one reservation are refused here, before the database: one by one, the second revises the
+ * first. Resolves to each bid as stored, in order; undefined when refused.
+ */
+export async function upsertBids(
+  trx: Transaction<Database>,
+  bids: readonly NewBid[],
+): Promise<SavedBid[] | undefined> {
+  const pairs = new Set(bids.map((b) => `${b.reservationId}\u0000${b.sellerId}`));
+  if (pairs.size < bids.length) return undefined;
+  const { rows } = await trx.executeQuery<{ refused: boolean; id: string; version: number }>(
+    upsertBidsStatement(
+      arrayColumns(bids, [
+        (b) => b.id,
+        (b) => b.reservationId,
+        (b) => b.sellerId,
+        (b) => String(b.unitPriceMinor),
+        (b) => b.currency,
+        (b) => b.quantity,
+        (b) => b.promisedDeliveryDate,
+        (b) => b.note,
+      ]),
+    ),
+  );
+  if (rows.length !== bids.length || rows.some((row) => row.refused)) return undefined;
+  return rows.map((row) => ({ id: row.id, version: row.version }));
+}
+
+const upsertBidsStatement = namedStatement(
+  'upsert_bids',
+  `with input as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+    $6::integer[], $7::date[], $8::text[])
+  with ordinality as b(id, reservation_id, seller_id, unit_price_minor, currency, quantity,
+    promised_delivery_date, note, n)),
+refused as (
+  select exists (
+    select 1 from input b left join reservations r on r.id = b.reservation_id
+     where r.id is null or not (r.status = 'open' and r.bidding_deadline > now()
+       and r.currency = b.currency and r.max_unit_price_minor >= b.unit_price_minor
+       and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = b.seller_id)))
+    as refused),
+saved as (
+  insert into bids (id, reservation_id, seller_id, unit_price_minor, currency,
+    quantity, promised_delivery_date, note)
+  select id, reservation_id, seller_id, unit_price_minor, currency, quantity,
+    promised_delivery_date, note
+    from input where not (select refused from refused) order by n
+  on conflict (reservation_id, seller_id) do update set
+    unit_price_minor = excluded.unit_price_minor, currency = excluded.currency,
+    quantity = excluded.quantity, promised_delivery_date = excluded.promised_delivery_date,
+    note = excluded.note, version = bids.version + 1, status = 'active',
+    received_at = now(), updated_at = now()
+  returning id, reservation_id, seller_id, version)
+select (select refused from refused) as refused, s.id, s.version
+  from input b left join saved s on s.reservation_id = b.reservation_id and s.seller_id = b.seller_id
+ order by b.n`,
 );
 
 export async function withdrawBid(db: Db, reservationId: string, sellerId: string) {

@@ -51,8 +51,11 @@ import {
   setDealStatus,
   setReservationStatus,
   type NewDeal,
+  type NewBid,
   type NewReservation,
+  type SavedBid,
   upsertBid,
+  upsertBids,
   upsertTerms,
   withdrawBid,
 } from './trading.repository.ts';
@@ -148,11 +151,7 @@ const insertReservationsTogether: GatheredWrite<
   return true;
 };
 
-const handleOrderBid: DocumentHandler = async ({
-  trx,
-  sender,
-  document,
-}): Promise<HandlerResult> => {
+const handleOrderBid: DocumentHandler = async ({ trx, sender, document, gather }) => {
   const body = document.body as unknown as OrderBidBody;
   if (
     body.action !== 'withdraw' &&
@@ -160,9 +159,8 @@ const handleOrderBid: DocumentHandler = async ({
     body.quantity !== undefined &&
     body.promisedDeliveryDate !== undefined
   ) {
-    // The write checks everything the reads below do (one round trip); only a refusal reads why.
     const unitPrice = parseMoney(body.unitPrice, '/body/unitPrice');
-    const bid = await upsertBid(trx, {
+    const bid: NewBid = {
       id: newId('BID'),
       reservationId: body.reservationId,
       sellerId: sender.id,
@@ -171,13 +169,20 @@ const handleOrderBid: DocumentHandler = async ({
       quantity: body.quantity,
       promisedDeliveryDate: body.promisedDeliveryDate,
       note: body.note ?? null,
-    });
-    if (bid !== undefined) {
-      return {
-        assigned: { bidId: bid.id, bidVersion: String(bid.version) },
-        refs: { reservationId: body.reservationId, bidId: bid.id },
+    };
+    if (gather !== undefined) {
+      // Sharing its transaction: saved with the batch's other bids (or, refused, every document
+      // runs again alone); the receipt names the bid as stored, known once it is.
+      const gathered: GatheredBid = { bid, saved: undefined };
+      gather(upsertBidsTogether, gathered);
+      return () => {
+        if (gathered.saved === undefined) throw new Error(`bid ${bid.id} was not saved`);
+        return bidResult(bid.reservationId, gathered.saved);
       };
     }
+    // The write checks everything the reads below do (one round trip); only a refusal reads why.
+    const saved = await upsertBid(trx, bid);
+    if (saved !== undefined) return bidResult(bid.reservationId, saved);
   }
   const reservation = await findReservationForBid(trx, body.reservationId, sender.id);
   if (reservation === undefined)
@@ -219,6 +224,30 @@ const handleOrderBid: DocumentHandler = async ({
   }
   // The write refused the bid although every check above passes: the deadline fell in between.
   refuse('/body/reservationId', `bidding on ${reservation.id} closed at its deadline`);
+};
+
+function bidResult(reservationId: string, saved: SavedBid): HandlerResult {
+  return {
+    assigned: { bidId: saved.id, bidVersion: String(saved.version) },
+    refs: { reservationId, bidId: saved.id },
+  };
+}
+
+interface GatheredBid {
+  bid: NewBid;
+  /** Set by the gathered write. */
+  saved: SavedBid | undefined;
+}
+
+/** The bids of a group-committed batch, in one statement (see upsertBids). */
+const upsertBidsTogether: GatheredWrite<GatheredBid> = async (trx, gathered) => {
+  const saved = await upsertBids(
+    trx,
+    gathered.map((g) => g.bid),
+  );
+  if (saved === undefined) return false;
+  gathered.forEach((g, i) => (g.saved = saved[i]));
+  return true;
 };
 
 // --- judging and awards ----------------------------------------------------------------------
