@@ -485,6 +485,21 @@ describe('group commit in the pipeline', () => {
     expect(ids[1]?.bidVersion).toBe('1');
     expect(ids[3]).toEqual({ bidId: ids[1]?.bidId, bidVersion: '2' });
     expect(ids[2]?.bidVersion).toBe('1');
+    // A revision and then a withdrawal of one seller's bid, arriving together: withdrawn, as
+    // one by one (the withdrawal does not run beside the gathered revision, which it would miss).
+    const revisedThenWithdrawn = await Promise.all([
+      bid(3, r1, '855', 'THREE-B'),
+      post(bidders[2]!.apiKey, {
+        header: {
+          messageId: 'GC-BID-THREE-W',
+          type: 'OrderBid',
+          sender: 'GC-BIDDER-3',
+          sentAt: now(),
+        },
+        body: { reservationId: r1, action: 'withdraw' },
+      }),
+    ]);
+    expect(revisedThenWithdrawn.map((a) => a.status)).toEqual([200, 200]);
     const stored = await gateway.database.db
       .selectFrom('bids')
       .select(['id', 'seller_id', 'version', 'unit_price_minor', 'status'])
@@ -509,9 +524,9 @@ describe('group commit in the pipeline', () => {
       {
         id: ids[2]!.bidId,
         seller_id: 'GC-BIDDER-3',
-        version: 1,
-        unit_price_minor: 860n,
-        status: 'active',
+        version: 2,
+        unit_price_minor: 855n,
+        status: 'withdrawn',
       },
     ]);
   });

@@ -22,7 +22,7 @@
  * is gathered and each unit makes its write itself — and meets whatever it would have met. A unit
  * must not gather a write that a later unit of the same batch would need to see and could do
  * without: a later unit that misses it must fail (and so rerun everyone alone), not decide
- * otherwise.
+ * otherwise — or, when it cannot tell, throw RunAlone whenever it shares a transaction.
  *
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
  * connection), loses its claim or has its gathered write refused, the whole batch is rolled back
@@ -80,6 +80,13 @@ export class ClaimLost extends Error {
     super('the claim was lost to another transaction');
   }
 }
+
+/**
+ * Thrown by a unit that must not share its transaction — it could miss a write gathered before
+ * it and still succeed, deciding otherwise: the batch is undone, and every unit runs again alone
+ * (this one without `gather`, so it does not throw again).
+ */
+export class RunAlone extends Error {}
 
 /** A gathered write refused to apply: the batch is undone, and its units run again alone. */
 class GatheredWriteRefused extends Error {

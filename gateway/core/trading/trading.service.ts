@@ -26,7 +26,7 @@ import type {
   HandlerResult,
   OutboundDocument,
 } from '../pipeline/handlers.ts';
-import type { GatheredWrite } from '../pipeline/group-commit.ts';
+import { RunAlone, type GatheredWrite } from '../pipeline/group-commit.ts';
 import { sendOneBy, type EnqueueOutbound } from '../pipeline/pipeline.service.ts';
 import {
   activePartnersWithRole,
@@ -153,6 +153,11 @@ const insertReservationsTogether: GatheredWrite<
 
 const handleOrderBid: DocumentHandler = async ({ trx, sender, document, gather }) => {
   const body = document.body as unknown as OrderBidBody;
+  if (body.action === 'withdraw' && gather !== undefined) {
+    // A bid gathered earlier in this batch is not written yet: withdrawing the seller's earlier
+    // bid now would succeed, and the gathered one would then make the bid active again.
+    throw new RunAlone('a bid is withdrawn in a transaction of its own');
+  }
   if (
     body.action !== 'withdraw' &&
     body.unitPrice !== undefined &&
