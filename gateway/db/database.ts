@@ -79,6 +79,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
     } else {
       client = await PGlite.create({ loadDataDir: options.pgliteDump, parsers, startParams });
     }
+    await keepParsersInUse(client, parsers);
   } catch (error) {
     throw new GatewayError(
       'STORAGE_UNAVAILABLE',
@@ -86,7 +87,6 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
       { cause: error },
     );
   }
-  await keepParsersInUse(client, parsers);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {
     db,
