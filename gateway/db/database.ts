@@ -306,6 +306,15 @@ const UNAVAILABLE_NODE_CODES = new Set([
   'EHOSTUNREACH',
 ]);
 
+/**
+ * A deadlock victim (40P01) or a serialization failure (40001): the transaction was rolled back for
+ * what ran beside it, not for anything it did — the same work may run again at once.
+ */
+export function isConflictVictim(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001';
+}
+
 export function isStorageUnavailable(error: unknown): boolean {
   if (error instanceof GatewayError) return error.code === 'STORAGE_UNAVAILABLE';
   if (!(error instanceof Error)) return false;

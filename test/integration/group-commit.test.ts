@@ -220,6 +220,35 @@ describe('the group committer', () => {
     ).toBe(undefined);
   });
 
+  it('runs a unit alone again when it is a deadlock victim, up to three times', async () => {
+    const victim = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    let runs = 0;
+    const recovered = await commit(async (trx) => {
+      runs += 1;
+      await sql`insert into gc_rows (name) values ('victim-recovered')`.execute(trx);
+      if (runs < 3) throw victim(); // rolled back, with its row
+      return { claim: 'victim-recovered', value: runs };
+    });
+    expect(recovered).toBe(3);
+    expect(await names('victim-%')).toEqual(['victim-recovered']);
+
+    let hopeless = 0;
+    const failed = commit((_trx) => {
+      hopeless += 1;
+      return Promise.reject(victim());
+    });
+    await expect(failed).rejects.toThrow('deadlock detected');
+    expect(hopeless).toBe(3);
+
+    let refused = 0;
+    const notRetried = commit((_trx) => {
+      refused += 1;
+      return Promise.reject(new Error('a refusal is not retried'));
+    });
+    await expect(notRetried).rejects.toThrow('a refusal is not retried');
+    expect(refused).toBe(1);
+  });
+
   it('maxBatch 1 gives every unit a transaction of its own', async () => {
     const alone = createGroupCommitter(database.db, { lanes: 1, maxBatch: 1, claim });
     await Promise.all(

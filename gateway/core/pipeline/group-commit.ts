@@ -27,11 +27,12 @@
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
  * connection), loses its claim or has its gathered write refused, the whole batch is rolled back
  * and every unit is run again alone, in a transaction of its own — exactly what it would have met
- * without group commit. A unit must therefore do nothing outside its transaction that cannot be
+ * without group commit. A unit alone that is a deadlock victim runs again, up to three times. A unit must therefore do nothing outside its transaction that cannot be
  * done twice (building and signing a receipt is fine; sending a message is not — that is what
  * the outbox is for).
  */
 import type { Kysely, Transaction } from 'kysely';
+import { isConflictVictim } from '../../db/database.ts';
 import type { Database } from '../../db/tables.ts';
 
 /**
@@ -103,6 +104,9 @@ export interface GroupCommitOptions<C> {
   claim: MakeClaims<C>;
 }
 
+/** Runs of a unit alone that a deadlock or a serialization failure may end before it fails. */
+const CONFLICT_ATTEMPTS = 3;
+
 interface Pending<C> {
   unit: Unit<C, unknown>;
   resolve(value: unknown): void;
@@ -117,7 +121,7 @@ export function createGroupCommitter<C>(
   let running = 0;
   let pumpScheduled = false;
 
-  async function runBatch(batch: readonly Pending<C>[]): Promise<void> {
+  async function runBatch(batch: readonly Pending<C>[], attempt = 1): Promise<void> {
     let values: unknown[];
     try {
       values = await db.transaction().execute(async (trx) => {
@@ -146,7 +150,14 @@ export function createGroupCommitter<C>(
         return done.map((d) => d.value);
       });
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
+      if (batch.length === 1) {
+        // Transactions of other lanes or processes take the same rows in another order: a
+        // deadlock victim is rolled back for what ran beside it, and simply runs again.
+        if (isConflictVictim(error) && attempt < CONFLICT_ATTEMPTS) {
+          return runBatch(batch, attempt + 1);
+        }
+        return batch[0]!.reject(error);
+      }
       // Someone in the batch failed, and took the others down with it: each goes again alone.
       for (const pending of batch) await runBatch([pending]);
       return;
