@@ -27,9 +27,9 @@
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
  * connection), loses its claim or has its gathered write refused, the whole batch is rolled back
  * and every unit is run again alone, in a transaction of its own — exactly what it would have met
- * without group commit. A unit alone that is a deadlock victim runs again, up to three times. A unit must therefore do nothing outside its transaction that cannot be
+ * without group commit. A unit must therefore do nothing outside its transaction that cannot be
  * done twice (building and signing a receipt is fine; sending a message is not — that is what
- * the outbox is for).
+ * the outbox is for). A unit alone that is a deadlock victim runs again, up to three times.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { isConflictVictim } from '../../db/database.ts';
