@@ -290,12 +290,14 @@ async function pingDatabase(db: Kysely<Database>): Promise<void> {
 
 /** PostgreSQL error classes that mean "the database is not there right now": retry later. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+/** A serialization failure (40001), a deadlock victim (40P01): rolled back for what ran beside it. */
+const CONFLICT_SQLSTATE = new Set(['40001', '40P01']);
 /**
  * Errors that end the transaction but say nothing against the request: statement_timeout or a
- * cancel (57014), lock_timeout (55P03), a serialization failure (40001), a deadlock victim (40P01).
+ * cancel (57014), lock_timeout (55P03), a conflict with another transaction (above).
  * The transaction was rolled back whole; the same request may simply be sent again.
  */
-const TRANSIENT_SQLSTATE = new Set(['57014', '55P03', '40001', '40P01']);
+const TRANSIENT_SQLSTATE = new Set(['57014', '55P03', ...CONFLICT_SQLSTATE]);
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -307,12 +309,12 @@ const UNAVAILABLE_NODE_CODES = new Set([
 ]);
 
 /**
- * A deadlock victim (40P01) or a serialization failure (40001): the transaction was rolled back for
- * what ran beside it, not for anything it did — the same work may run again at once.
+ * A deadlock victim or a serialization failure (CONFLICT_SQLSTATE): the transaction was rolled
+ * back for what ran beside it, not for anything it did — the same work may run again at once.
  */
 export function isConflictVictim(error: unknown): boolean {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return code === '40P01' || code === '40001';
+  return typeof code === 'string' && CONFLICT_SQLSTATE.has(code);
 }
 
 export function isStorageUnavailable(error: unknown): boolean {
