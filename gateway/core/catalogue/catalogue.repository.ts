@@ -1,6 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { arrayColumns, namedStatement } from '../../db/prepared.ts';
-import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
+import {
+  allOrNoneInserted,
+  anyImmediateSubscriberSql,
+  type AllOrNoneInserted,
+  type AllOrNoneRow,
+} from '../feeds/feeds.repository.ts';
 import type { Database } from '../../db/tables.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -125,16 +130,13 @@ export interface NewItem {
 export async function insertNewItems(
   trx: Transaction<Database>,
   rows: readonly NewItem[],
-): Promise<{ kind: 'inserted'; immediateSubscribers: boolean } | { kind: 'refused' }> {
+): Promise<AllOrNoneInserted> {
   const sellerItems = new Set(rows.map((r) => `${r.offer.sellerId}\u0000${r.offer.sellerItemId}`));
   const gtins = rows.flatMap((r) => (r.item.gtin === null ? [] : [r.item.gtin]));
   if (sellerItems.size < rows.length || new Set(gtins).size < gtins.length) {
     return { kind: 'refused' };
   }
-  const { rows: result } = await trx.executeQuery<{
-    refused: boolean;
-    immediate_subscribers: boolean;
-  }>(
+  const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
     insertNewItemsStatement(
       arrayColumns(rows, [
         (r) => r.item.id,
@@ -153,10 +155,7 @@ export async function insertNewItems(
       ]),
     ),
   );
-  const row = result[0]!;
-  return row.refused
-    ? { kind: 'refused' }
-    : { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
+  return allOrNoneInserted(result[0]!);
 }
 
 const insertNewItemsStatement = namedStatement(

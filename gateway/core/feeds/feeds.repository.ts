@@ -10,3 +10,19 @@ export function anyImmediateSubscriberSql(feed: FeedKind): string {
   return `exists (select 1 from feed_subscriptions s join partners p on p.id = s.partner_id
     where s.feed = '${feed}' and s.mode = 'immediate' and p.status = 'active')`;
 }
+
+/** The row of a statement that inserts new rows all or none, with anyImmediateSubscriberSql. */
+export interface AllOrNoneRow {
+  refused: boolean;
+  immediate_subscribers: boolean;
+}
+
+/** Refused (nothing inserted), or inserted — and whether anyone hears of the new rows at once. */
+export type AllOrNoneInserted =
+  { kind: 'inserted'; immediateSubscribers: boolean } | { kind: 'refused' };
+
+export function allOrNoneInserted(row: AllOrNoneRow): AllOrNoneInserted {
+  return row.refused
+    ? { kind: 'refused' }
+    : { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
+}

@@ -2,7 +2,12 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { arrayColumns, namedStatement } from '../../db/prepared.ts';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
-import { anyImmediateSubscriberSql } from '../feeds/feeds.repository.ts';
+import {
+  allOrNoneInserted,
+  anyImmediateSubscriberSql,
+  type AllOrNoneInserted,
+  type AllOrNoneRow,
+} from '../feeds/feeds.repository.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -87,11 +92,8 @@ const insertReservationStatement = namedStatement(
 export async function insertReservations(
   trx: Transaction<Database>,
   rows: readonly NewReservation[],
-): Promise<{ kind: 'inserted'; immediateSubscribers: boolean } | { kind: 'refused' }> {
-  const { rows: result } = await trx.executeQuery<{
-    refused: boolean;
-    immediate_subscribers: boolean;
-  }>(
+): Promise<AllOrNoneInserted> {
+  const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
     insertReservationsStatement(
       arrayColumns(rows, [
         (r) => r.id,
@@ -107,10 +109,7 @@ export async function insertReservations(
       ]),
     ),
   );
-  const row = result[0]!;
-  return row.refused
-    ? { kind: 'refused' }
-    : { kind: 'inserted', immediateSubscribers: row.immediate_subscribers };
+  return allOrNoneInserted(result[0]!);
 }
 
 const insertReservationsStatement = namedStatement(
