@@ -254,7 +254,8 @@ export async function upsertBids(
       ]),
     ),
   );
-  if (rows.length !== bids.length || rows.some((row) => row.refused)) return undefined;
+  // One row per bid, in order (the pairs are distinct): refused all alike, or each as stored.
+  if (rows.some((row) => row.refused)) return undefined;
   return rows.map((row) => ({ id: row.id, version: row.version }));
 }
 
