@@ -1,5 +1,6 @@
 /**
- * Real gateway processes for crash and scale-out tests: `node bin/nakadachi.js serve` with the
+ * Real gateway processes for crash and scale-out tests: `node bin/nakadachi.js serve` (or another
+ * CLI, such as the build's `dist/gateway/cli.js`) with the
  * environment a test gives, over a store the test can also reach — a PGlite data directory
  * (opened by the test only while no gateway holds it) or a PostgreSQL schema of its own.
  */
@@ -28,8 +29,9 @@ export interface ChildGateway {
 export async function spawnGateway(
   env: Record<string, string>,
   readyTimeoutMs = 30_000,
+  cli = BIN,
 ): Promise<ChildGateway> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const child = spawn(process.execPath, [cli, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
