@@ -1,5 +1,5 @@
 /**
- * Batch ingest measured on a real gateway process: an NDJSON file of N ItemNotices (about 800
+ * Batch ingest measured on a real gateway process (the build `npm start` runs): an NDJSON file of N ItemNotices (about 800
  * bytes each: 100,000 make ~80 MB) dropped into a file-mode partner's inbox (`--via=file`, the
  * default) or POSTed to /v1/batches (`--via=http`). Reports docs/s (from the claim of the file,
  * or the start of the request, to the last receipt), the gateway's RSS (the kernel's lifetime
@@ -26,6 +26,7 @@ import { createFileDropPreparer } from '../../adapters/filedrop/folders.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { createPartner } from '../../gateway/core/partners/partners.service.ts';
 import { openMigratedDatabase } from '../../gateway/main.ts';
+import { builtGatewayCli } from './build.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PARTNER = 'BENCH-SELLER';
@@ -173,20 +174,16 @@ async function writeDocuments(file: string, count: number): Promise<number> {
 
 async function startGateway(profileDir: string | undefined, env: Record<string, string>) {
   const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const child = spawn(
-    process.execPath,
-    [...profile, path.join(ROOT, 'bin/nakadachi.js'), 'serve'],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, [...profile, builtGatewayCli(), 'serve'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let url = '';
   for await (const line of createInterface({ input: child.stdout })) {

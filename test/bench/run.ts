@@ -32,6 +32,7 @@ import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
 import type { LoadPlan } from './documents.ts';
+import { builtGatewayCli } from './build.ts';
 import { measureBatchIngest } from './file-drop.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -331,10 +332,11 @@ async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 
 
 async function benchIngest() {
   const store = await freshStore('ingest');
-  const gateway = tsxChild(
-    'gateway/cli.ts',
-    ['serve'],
-    {
+  const gateway = spawn(process.execPath, [...profileArgs('gateway'), builtGatewayCli(), 'serve'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
       ...store.env,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -344,8 +346,7 @@ async function benchIngest() {
       // from); accepted documents log at debug, so the load itself writes nothing
       LOG_LEVEL: 'info',
     },
-    profileArgs('gateway'),
-  );
+  });
   const url = await waitForGatewayUrl(gateway, store.dataDir);
   try {
     const admin = adminOf(url);
@@ -355,11 +356,66 @@ async function benchIngest() {
     log(`ingest: warming up ${SIZE.warmupS} s`);
     await runLoad(plan, SIZE.warmupS);
     log(`ingest: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+    const before = await scrapePauses(url);
     const result = await runLoad({ ...plan, runTag: 'L' }, SIZE.loadS, gateway.pid);
-    return { result, plan };
+    const after = await scrapePauses(url);
+    return { result, plan, pauses: pausesBetween(before, after) };
   } finally {
     await stop(gateway);
   }
+}
+
+/**
+ * What held the gateway's thread during the load, from its own Prometheus metrics: the event
+ * loop's delay (prom-client's histogram restarts at every scrape, so the second scrape covers the
+ * load alone) and the garbage collector's time (cumulative, so the two scrapes are subtracted).
+ */
+interface PauseSample {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcSeconds: Map<string, { sum: number; count: number; over10ms: number }>;
+}
+
+async function scrapePauses(url: string): Promise<PauseSample> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? 0) * 1000;
+  const gcSeconds = new Map<string, { sum: number; count: number; over10ms: number }>();
+  const gc =
+    /^nakadachi_nodejs_gc_duration_seconds_(sum|count|bucket)\{(?:le="([^"]+)",)?kind="(\w+)"\} ([0-9.e+-]+)$/gm;
+  for (const [, field, le, kind, amount] of text.matchAll(gc)) {
+    const entry = gcSeconds.get(kind!) ?? { sum: 0, count: 0, over10ms: 0 };
+    if (field === 'sum') entry.sum = Number(amount);
+    if (field === 'count') entry.count = Number(amount);
+    if (field === 'bucket' && le === '0.01') entry.over10ms = -Number(amount);
+    gcSeconds.set(kind!, entry);
+  }
+  for (const entry of gcSeconds.values()) entry.over10ms += entry.count;
+  return {
+    loopP99Ms: value('nakadachi_nodejs_eventloop_lag_p99_seconds'),
+    loopMaxMs: value('nakadachi_nodejs_eventloop_lag_max_seconds'),
+    gcSeconds,
+  };
+}
+
+export interface Pauses {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  /** per kind of collection (major, minor, incremental, weakcb): time, count, count over 10 ms */
+  gc: Record<string, { ms: number; count: number; over10ms: number }>;
+}
+
+function pausesBetween(before: PauseSample, after: PauseSample): Pauses {
+  const gc: Pauses['gc'] = {};
+  for (const [kind, end] of after.gcSeconds) {
+    const start = before.gcSeconds.get(kind) ?? { sum: 0, count: 0, over10ms: 0 };
+    gc[kind] = {
+      ms: round((end.sum - start.sum) * 1000),
+      count: end.count - start.count,
+      over10ms: end.over10ms - start.over10ms,
+    };
+  }
+  return { loopP99Ms: round(after.loopP99Ms, 1), loopMaxMs: round(after.loopMaxMs, 1), gc };
 }
 
 /** The gateway prints its URL in the "gateway started" log line (info level). */
@@ -609,6 +665,7 @@ async function main(): Promise<void> {
       requests: (ingest?.result ?? none).requests,
       non2xx: (ingest?.result ?? none).non2xx,
       errors: (ingest?.result ?? none).errors + (ingest?.result ?? none).timeouts,
+      pauses: ingest?.pauses,
     },
     references: Object.fromEntries(
       Object.entries(references).map(([name, r]) => [
@@ -658,6 +715,17 @@ async function main(): Promise<void> {
     [
       'ingest (gateway, full path)',
       `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc (database ${results.ingest.dbCpuMsPerDoc})  non-2xx ${results.ingest.non2xx}`,
+    ],
+    [
+      '  pauses in the gateway',
+      results.ingest.pauses === undefined
+        ? '—'
+        : `event loop delay p99 ${results.ingest.pauses.loopP99Ms} ms, max ${results.ingest.pauses.loopMaxMs} ms  GC ${Object.entries(
+            results.ingest.pauses.gc,
+          )
+            .filter(([, g]) => g.count > 0)
+            .map(([kind, g]) => `${kind} ${g.ms} ms/${g.count} (${g.over10ms} > 10 ms)`)
+            .join(', ')}`,
     ],
     [
       'reference: Hono echo',
