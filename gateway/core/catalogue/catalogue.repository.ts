@@ -170,8 +170,9 @@ refused as (
     select 1 from input i
      where not (i.release_date > current_date)
         or exists (select 1 from offers o
-                    where o.seller_id = i.seller_id and o.seller_item_id = i.seller_item_id)
-        or exists (select 1 from items t where t.gtin = i.gtin)) as refused),
+                    where o.seller_id = i.seller_id and o.seller_item_id = i.seller_item_id
+                    offset 0)
+        or exists (select 1 from items t where t.gtin = i.gtin offset 0)) as refused),
 item as (
   insert into items (id, gtin, name, description, category, release_date, attributes, created_by)
   select id, gtin, name, description, category, release_date, attributes, seller_id

@@ -7,8 +7,10 @@ import type { FeedKind } from './feeds.service.ts';
  * trip of its own. SQL text: the feed is one of a closed set of names.
  */
 export function anyImmediateSubscriberSql(feed: FeedKind): string {
-  return `exists (select 1 from feed_subscriptions s join partners p on p.id = s.partner_id
-    where s.feed = '${feed}' and s.mode = 'immediate' and p.status = 'active')`;
+  return `exists (select 1 from feed_subscriptions s
+    where s.feed = '${feed}' and s.mode = 'immediate'
+      and exists (select 1 from partners p where p.id = s.partner_id and p.status = 'active'
+                  offset 0))`;
 }
 
 /** The row of a statement that inserts new rows all or none, with anyImmediateSubscriberSql. */

@@ -124,7 +124,8 @@ refused as (
     select 1 from input r
      where not (r.bidding_deadline > now())
         or not exists (select 1 from items i
-                        where i.id = r.item_id and i.release_date > current_date)) as refused),
+                        where i.id = r.item_id and i.release_date > current_date offset 0))
+    as refused),
 inserted as (
   insert into reservations (id, buyer_id, item_id, quantity, max_unit_price_minor, currency,
     needed_by, bidding_deadline, delivery_region, buyer_reference)
@@ -219,7 +220,7 @@ const upsertBidStatement = namedStatement(
   from r
   where r.status = 'open' and r.bidding_deadline > now()
     and r.currency = $5 and r.max_unit_price_minor >= $4
-    and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = $3)
+    and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = $3 offset 0)
   on conflict (reservation_id, seller_id) do update set
     unit_price_minor = excluded.unit_price_minor, currency = excluded.currency,
     quantity = excluded.quantity, promised_delivery_date = excluded.promised_delivery_date,
@@ -268,10 +269,13 @@ const upsertBidsStatement = namedStatement(
     promised_delivery_date, note, n)),
 refused as (
   select exists (
-    select 1 from input b left join reservations r on r.id = b.reservation_id
+    select 1 from input b
+      left join lateral (select * from reservations r where r.id = b.reservation_id offset 0) r
+        on true
      where r.id is null or not (r.status = 'open' and r.bidding_deadline > now()
        and r.currency = b.currency and r.max_unit_price_minor >= b.unit_price_minor
-       and exists (select 1 from offers o where o.item_id = r.item_id and o.seller_id = b.seller_id)))
+       and exists (select 1 from offers o
+                    where o.item_id = r.item_id and o.seller_id = b.seller_id offset 0)))
     as refused),
 saved as (
   insert into bids (id, reservation_id, seller_id, unit_price_minor, currency,
