@@ -711,10 +711,12 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(path.join(ROOT, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-  const rows: [string, string][] = [
+  /** Name, figures, and the phase that makes them (a phase left out by --only says so). */
+  const rows: [string, string, string][] = [
     [
       'ingest (gateway, full path)',
       `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc (database ${results.ingest.dbCpuMsPerDoc})  non-2xx ${results.ingest.non2xx}`,
+      'ingest',
     ],
     [
       '  pauses in the gateway',
@@ -726,37 +728,46 @@ async function main(): Promise<void> {
             .filter(([, g]) => g.count > 0)
             .map(([kind, g]) => `${kind} ${g.ms} ms/${g.count} (${g.over10ms} > 10 ms)`)
             .join(', ')}`,
+      'ingest',
     ],
     [
       'reference: Hono echo',
       `${results.references.echo?.docsPerSec} req/s  p99 ${results.references.echo?.p99Ms} ms  CPU ${results.references.echo?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsEcho}×`,
+      'references',
     ],
     [
       'reference: parse + validate',
       `${results.references.parseValidate?.docsPerSec} docs/s  p99 ${results.references.parseValidate?.p99Ms} ms  CPU ${results.references.parseValidate?.cpuMsPerDoc} ms/doc  → gateway ${results.ratios.vsParseValidate}×`,
+      'references',
     ],
     [
       'reference: minimal ingest',
       `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc (database ${results.references.minimalIngest?.dbCpuMsPerDoc})  → gateway ${results.ratios.vsMinimalIngest}×`,
+      'references',
     ],
     [
       `push delivery (${SIZE.deliveries})`,
       `${results.delivery.docsPerSec} docs/s  lost ${results.delivery.lost}  duplicated ${results.delivery.duplicated}`,
+      'delivery',
     ],
     [
       `judging (${SIZE.reservations} × 10 bids)`,
       `${results.judging.seconds} s to award all (${results.judging.documentsQueued} documents queued)`,
+      'judging',
     ],
     [
       `file drop (${SIZE.fileDocs} NDJSON docs)`,
       `${results.fileDrop.docsPerSec} docs/s  peak RSS ${results.fileDrop.peakRssMb} MB (${results.fileDrop.ingestPeakRssMb} while ingesting)`,
+      'filedrop',
     ],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
+  const shown = (value: string, phase: string) => (runs(phase) ? value : 'not run (--only)');
   process.stdout.write(
     `\nNakadachi bench — ${dbKind}, ${quick ? 'quick' : 'full'}, ${os.cpus().length} cores\n\n`,
   );
-  for (const [name, value] of rows) process.stdout.write(`  ${name.padEnd(width)}  ${value}\n`);
+  for (const [name, value, phase] of rows)
+    process.stdout.write(`  ${name.padEnd(width)}  ${shown(value, phase)}\n`);
   process.stdout.write('\nwritten: bench-results.json\n');
 }
 
