@@ -5,7 +5,8 @@
  *   1. ingest       ~1 KB XML PurchaseReservations and OrderBids through the full path, 64
  *                   connections, autocannon in its own process; docs/s, p50/p99, gateway RSS
  *   2. references   the same load on a bare Hono echo, a parse + validate app, and a minimal
- *                   ingest (parse, validate, INSERT in its own transaction on the same database)
+ *                   ingest (parse, validate, INSERT in its own transaction on the same database);
+ *                   the gateway and they take the load in turns, ROUNDS times (medians)
  *   3. delivery     N queued documents pushed to a local receiver process that counts them
  *   4. judging      R reservations × 10 bids closing together: seconds to award all
  *   5. file drop    an NDJSON file of F documents dropped into a real gateway process's inbox
@@ -45,8 +46,14 @@ const only = process.argv
 const runs = (phase: string) => only === undefined || only.includes(phase);
 const profile = process.argv.includes('--profile');
 const SIZE = quick
-  ? { warmupS: 2, loadS: 5, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
-  : { warmupS: 5, loadS: 20, deliveries: 50_000, reservations: 10_000, fileDocs: 100_000 };
+  ? { warmupS: 2, loadS: 3, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
+  : { warmupS: 5, loadS: 10, deliveries: 50_000, reservations: 10_000, fileDocs: 100_000 };
+/**
+ * Ingest and the references take their load in turns, ROUNDS times SIZE.loadS each: a shared
+ * machine's speed drifts by the minute, and taking turns spreads the drift over all of them alike.
+ * Each figure is the median of its rounds; a ratio is the median of the rounds' ratios.
+ */
+const ROUNDS = 3;
 const CONNECTIONS = 64;
 const ADMIN_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const baseUrl = process.env.DATABASE_URL;
@@ -330,9 +337,17 @@ async function seed(admin: Admin, reservations: number): Promise<Omit<LoadPlan, 
   return { sellers, buyers, itemId: String(itemId), reservationIds, deadline };
 }
 
-async function benchIngest() {
+/** A served app the load takes turns on: the gateway or a reference app. */
+interface Served {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The gateway, seeded and warmed up: the plan of the documents every app is sent. */
+async function startIngest(): Promise<{ gateway: Served; plan: LoadPlan }> {
   const store = await freshStore('ingest');
-  const gateway = spawn(process.execPath, [...profileArgs('gateway'), builtGatewayCli(), 'serve'], {
+  const child = spawn(process.execPath, [...profileArgs('gateway'), builtGatewayCli(), 'serve'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -347,22 +362,29 @@ async function benchIngest() {
       LOG_LEVEL: 'info',
     },
   });
-  const url = await waitForGatewayUrl(gateway, store.dataDir);
+  const stopGateway = () => stop(child);
   try {
+    const url = await waitForGatewayUrl(child, store.dataDir);
     const admin = adminOf(url);
     log(`ingest: gateway on ${url} (${dbKind}), seeding`);
     const seeded = await seed(admin, 200);
     const plan = { ...seeded, url, runTag: 'W' };
     log(`ingest: warming up ${SIZE.warmupS} s`);
     await runLoad(plan, SIZE.warmupS);
-    log(`ingest: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
-    const before = await scrapePauses(url);
-    const result = await runLoad({ ...plan, runTag: 'L' }, SIZE.loadS, gateway.pid);
-    const after = await scrapePauses(url);
-    return { result, plan, pauses: pausesBetween(before, after) };
-  } finally {
-    await stop(gateway);
+    return { gateway: { url, pid: child.pid!, stop: stopGateway }, plan };
+  } catch (error) {
+    await stopGateway();
+    throw error;
   }
+}
+
+/** One turn of load on the gateway, with what held its thread meanwhile. */
+async function ingestRound(gateway: Served, plan: LoadPlan, round: number) {
+  log(`ingest, round ${round}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+  const before = await scrapePauses(gateway.url);
+  const result = await runLoad({ ...plan, runTag: `L${round}` }, SIZE.loadS, gateway.pid);
+  const after = await scrapePauses(gateway.url);
+  return { result, pauses: pausesBetween(before, after) };
 }
 
 /**
@@ -437,16 +459,125 @@ async function waitForGatewayUrl(gateway: ChildProcess, dataDir: string): Promis
 
 // --- 2. the reference apps -------------------------------------------------------------------
 
-async function benchReference(mode: 'echo' | 'parse' | 'ingest', plan: LoadPlan) {
+type ReferenceMode = 'echo' | 'parse' | 'ingest';
+
+async function startReference(mode: ReferenceMode, plan: LoadPlan): Promise<Served> {
   const store = await freshStore(`ref_${mode}`);
   const app = tsxChild('test/bench/reference-app.ts', [mode], store.env, profileArgs(mode));
   try {
     const url = await waitFor(app, /listening (http:\S+)/, `reference ${mode}`);
     await runLoad({ ...plan, url, runTag: `${mode}W` }, SIZE.warmupS);
-    log(`reference ${mode}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
-    return await runLoad({ ...plan, url, runTag: `${mode}L` }, SIZE.loadS, app.pid);
-  } finally {
+    return { url, pid: app.pid!, stop: () => stop(app) };
+  } catch (error) {
     await stop(app);
+    throw error;
+  }
+}
+
+function referenceRound(mode: ReferenceMode, app: Served, plan: LoadPlan, round: number) {
+  log(`reference ${mode}, round ${round}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+  return runLoad({ ...plan, url: app.url, runTag: `${mode}L${round}` }, SIZE.loadS, app.pid);
+}
+
+/** The median of each figure over the rounds (the peak RSS: the highest). */
+function medianOfRounds(rounds: readonly (LoadResult & LoadCosts)[]): LoadResult & LoadCosts {
+  const of = (pick: (r: LoadResult & LoadCosts) => number | undefined) =>
+    median(rounds.map((r) => pick(r) ?? 0));
+  return {
+    requests: rounds.reduce((sum, r) => sum + r.requests, 0),
+    docsPerSec: of((r) => r.docsPerSec),
+    p50Ms: of((r) => r.p50Ms),
+    p99Ms: of((r) => r.p99Ms),
+    non2xx: rounds.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    timeouts: rounds.reduce((sum, r) => sum + r.timeouts, 0),
+    rssMb: of((r) => r.rssMb),
+    peakRssMb: Math.max(...rounds.map((r) => r.peakRssMb ?? 0)),
+    cpuMsPerDoc: of((r) => r.cpuMsPerDoc),
+    dbCpuMsPerDoc: of((r) => r.dbCpuMsPerDoc),
+  };
+}
+
+/** The pauses of several rounds: the median p99 delay, the longest delay, GC added up. */
+function pausesOfRounds(rounds: readonly Pauses[]): Pauses {
+  const gc: Pauses['gc'] = {};
+  for (const round of rounds) {
+    for (const [kind, g] of Object.entries(round.gc)) {
+      const sum = (gc[kind] ??= { ms: 0, count: 0, over10ms: 0 });
+      sum.ms = round1(sum.ms + g.ms);
+      sum.count += g.count;
+      sum.over10ms += g.over10ms;
+    }
+  }
+  return {
+    loopP99Ms: median(rounds.map((r) => r.loopP99Ms)),
+    loopMaxMs: Math.max(...rounds.map((r) => r.loopMaxMs)),
+    gc,
+  };
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/**
+ * Phases 1 and 2: the gateway and the references (when asked for) all started, then loaded in
+ * turns, round after round (see ROUNDS).
+ */
+async function benchIngestAndReferences(withReferences: boolean) {
+  const { gateway, plan } = await startIngest();
+  const references = new Map<ReferenceMode, Served>();
+  try {
+    if (withReferences) {
+      for (const mode of ['echo', 'parse', 'ingest'] as const)
+        references.set(mode, await startReference(mode, plan));
+    }
+    const ingestRounds: Awaited<ReturnType<typeof ingestRound>>[] = [];
+    const referenceRounds = new Map<ReferenceMode, (LoadResult & LoadCosts)[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      ingestRounds.push(await ingestRound(gateway, plan, round));
+      for (const [mode, app] of references) {
+        const rounds = referenceRounds.get(mode) ?? [];
+        rounds.push(await referenceRound(mode, app, plan, round));
+        referenceRounds.set(mode, rounds);
+      }
+    }
+    /** The median over the rounds of the gateway's docs/s divided by the reference's. */
+    const ratioTo = (mode: ReferenceMode) => {
+      const rounds = referenceRounds.get(mode);
+      if (rounds === undefined) return 0;
+      return median(
+        rounds.map((r, i) =>
+          r.docsPerSec === 0 ? 0 : ingestRounds[i]!.result.docsPerSec / r.docsPerSec,
+        ),
+      );
+    };
+    const referenceOf = (mode: ReferenceMode) => {
+      const rounds = referenceRounds.get(mode);
+      return rounds === undefined ? undefined : medianOfRounds(rounds);
+    };
+    return {
+      plan,
+      ingest: {
+        result: medianOfRounds(ingestRounds.map((r) => r.result)),
+        pauses: pausesOfRounds(ingestRounds.map((r) => r.pauses)),
+        rounds: ingestRounds.map((r) => round1(r.result.docsPerSec)),
+      },
+      references: {
+        echo: referenceOf('echo'),
+        parseValidate: referenceOf('parse'),
+        minimalIngest: referenceOf('ingest'),
+      },
+      ratios: {
+        vsEcho: ratioTo('echo'),
+        vsParseValidate: ratioTo('parse'),
+        vsMinimalIngest: ratioTo('ingest'),
+        vsMinimalIngestByRound: (referenceRounds.get('ingest') ?? []).map((r, i) =>
+          ratio(ingestRounds[i]!.result.docsPerSec, r.docsPerSec),
+        ),
+      },
+    };
+  } finally {
+    for (const app of references.values()) await app.stop();
+    await gateway.stop();
   }
 }
 
@@ -627,12 +758,12 @@ async function main(): Promise<void> {
     errors: 0,
     timeouts: 0,
   };
-  const ingest = runs('ingest') ? await benchIngest() : undefined;
-  const plan = ingest?.plan;
+  const measured = runs('ingest') ? await benchIngestAndReferences(runs('references')) : undefined;
+  const ingest = measured?.ingest;
   const references = {
-    echo: runs('references') && plan ? await benchReference('echo', plan) : none,
-    parseValidate: runs('references') && plan ? await benchReference('parse', plan) : none,
-    minimalIngest: runs('references') && plan ? await benchReference('ingest', plan) : none,
+    echo: measured?.references.echo ?? none,
+    parseValidate: measured?.references.parseValidate ?? none,
+    minimalIngest: measured?.references.minimalIngest ?? none,
   };
   const delivery = runs('delivery')
     ? await benchDelivery()
@@ -666,6 +797,7 @@ async function main(): Promise<void> {
       non2xx: (ingest?.result ?? none).non2xx,
       errors: (ingest?.result ?? none).errors + (ingest?.result ?? none).timeouts,
       pauses: ingest?.pauses,
+      docsPerSecByRound: ingest?.rounds ?? [],
     },
     references: Object.fromEntries(
       Object.entries(references).map(([name, r]) => [
@@ -680,15 +812,10 @@ async function main(): Promise<void> {
       ]),
     ),
     ratios: {
-      vsEcho: ratio((ingest?.result ?? none).docsPerSec, references.echo.docsPerSec),
-      vsParseValidate: ratio(
-        (ingest?.result ?? none).docsPerSec,
-        references.parseValidate.docsPerSec,
-      ),
-      vsMinimalIngest: ratio(
-        (ingest?.result ?? none).docsPerSec,
-        references.minimalIngest.docsPerSec,
-      ),
+      vsEcho: round(measured?.ratios.vsEcho ?? 0, 2),
+      vsParseValidate: round(measured?.ratios.vsParseValidate ?? 0, 2),
+      vsMinimalIngest: round(measured?.ratios.vsMinimalIngest ?? 0, 2),
+      vsMinimalIngestByRound: measured?.ratios.vsMinimalIngestByRound ?? [],
     },
     delivery: {
       docsPerSec: round(delivery.docsPerSec),
@@ -715,7 +842,7 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [
     [
       'ingest (gateway, full path)',
-      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc (database ${results.ingest.dbCpuMsPerDoc})  non-2xx ${results.ingest.non2xx}`,
+      `${results.ingest.docsPerSec} docs/s  p50 ${results.ingest.p50Ms} ms  p99 ${results.ingest.p99Ms} ms  RSS ${results.ingest.rssMb} MB (peak ${results.ingest.peakRssMb})  CPU ${results.ingest.cpuMsPerDoc} ms/doc (database ${results.ingest.dbCpuMsPerDoc})  non-2xx ${results.ingest.non2xx}  (rounds ${results.ingest.docsPerSecByRound.join(' / ')})`,
       'ingest',
     ],
     [
@@ -742,7 +869,7 @@ async function main(): Promise<void> {
     ],
     [
       'reference: minimal ingest',
-      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc (database ${results.references.minimalIngest?.dbCpuMsPerDoc})  → gateway ${results.ratios.vsMinimalIngest}×`,
+      `${results.references.minimalIngest?.docsPerSec} docs/s  p99 ${results.references.minimalIngest?.p99Ms} ms  CPU ${results.references.minimalIngest?.cpuMsPerDoc} ms/doc (database ${results.references.minimalIngest?.dbCpuMsPerDoc})  → gateway ${results.ratios.vsMinimalIngest}× (rounds ${results.ratios.vsMinimalIngestByRound.join(' / ')})`,
       'references',
     ],
     [
