@@ -149,22 +149,33 @@ function cpuSeconds(pid: number): number {
 }
 
 /**
- * CPU seconds used so far by the local PostgreSQL server's processes (0 on PGlite, which runs
- * inside the gateway, or when the server is not on this machine): the two share the cores.
+ * CPU seconds used so far by each of the local PostgreSQL server's processes, by pid (none on
+ * PGlite, which runs inside the gateway, or when the server is not on this machine): the two share
+ * the cores.
  */
-function postgresCpuSeconds(): number {
-  if (baseUrl === undefined) return 0;
-  let total = 0;
+function postgresCpuByProcess(): Map<number, number> {
+  const used = new Map<number, number>();
+  if (baseUrl === undefined) return used;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      total += cpuSeconds(Number(entry));
+      if (stat.includes('(postgres)')) used.set(Number(entry), cpuSeconds(Number(entry)));
     } catch {
       // the process ended while we looked
     }
   }
+  return used;
+}
+
+/**
+ * The CPU seconds PostgreSQL's processes used since `before`: each living process's growth (a
+ * process started since counts from zero). A process that ended meanwhile — a pool's idle
+ * connection, another app's — takes its share with it: an undercount, never a negative.
+ */
+function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of postgresCpuByProcess()) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -208,7 +219,7 @@ async function runLoad(
   );
   const samples: number[] = [];
   const cpuBefore = sampleRssOf === undefined ? 0 : cpuSeconds(sampleRssOf);
-  const dbCpuBefore = postgresCpuSeconds();
+  const dbCpuBefore = postgresCpuByProcess();
   const sampler =
     sampleRssOf === undefined
       ? undefined
@@ -221,7 +232,7 @@ async function runLoad(
   const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
   if (sampleRssOf === undefined || samples.length === 0) return result;
   const cpuMs = (cpuSeconds(sampleRssOf) - cpuBefore) * 1000;
-  const dbCpuMs = (postgresCpuSeconds() - dbCpuBefore) * 1000;
+  const dbCpuMs = postgresCpuSince(dbCpuBefore) * 1000;
   return {
     ...result,
     rssMb: median(samples),
