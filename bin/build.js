@@ -12,9 +12,19 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SOURCES = ['gateway', 'adapters', 'schemas', 'jobs', 'migrations'];
 
 const flag = process.argv.indexOf('--out-dir');
-const outDir = path.resolve(flag === -1 ? path.join(ROOT, 'dist') : (process.argv[flag + 1] ?? ''));
+const DIST = path.join(ROOT, 'dist');
+const outDir = path.resolve(flag === -1 ? DIST : (process.argv[flag + 1] ?? ''));
 if (flag !== -1 && process.argv[flag + 1] === undefined) {
   process.stderr.write('build: --out-dir needs a directory\n');
+  process.exit(2);
+}
+
+// The folder is emptied first: inside the project only dist/ (nothing else there is ours to
+// delete), outside it any folder that does not hold the project.
+/** @type {(dir: string, parent: string) => boolean} */
+const inside = (dir, parent) => !path.relative(parent, dir).startsWith('..');
+if (inside(ROOT, outDir) || (inside(outDir, ROOT) && outDir !== DIST)) {
+  process.stderr.write(`build: refusing to empty ${outDir}: only dist/ inside the project\n`);
   process.exit(2);
 }
 

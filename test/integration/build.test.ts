@@ -56,6 +56,19 @@ describe('the build that npm start serves', () => {
       expect(files).toContain(path.join('adapters', source));
   });
 
+  it('refuses to empty a folder of the project other than dist/, or one that holds it', () => {
+    for (const outDir of [ROOT, path.join(ROOT, 'gateway'), path.join(ROOT, 'test', 'out'), '/']) {
+      const refused = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'bin/build.js'), '--out-dir', outDir],
+        { encoding: 'utf8' },
+      );
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('refusing to empty');
+    }
+    expect(fs.existsSync(path.join(ROOT, 'gateway', 'main.ts'))).toBe(true);
+  });
+
   it('reads UBL with the mappings beside the code', () => {
     // Its parties are nobody's aliases here, so it is not converted: read as far as it could be.
     const converted = spawnSync(
