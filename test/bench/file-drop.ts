@@ -1,6 +1,6 @@
 /**
- * Batch ingest measured on a real gateway process (the build `npm start` runs): an NDJSON file of N ItemNotices (about 800
- * bytes each: 100,000 make ~80 MB) dropped into a file-mode partner's inbox (`--via=file`, the
+ * Batch ingest measured on a real gateway process (the build `npm start` serves): an NDJSON file
+ * of N ItemNotices (about 800 bytes each: 100,000 make ~80 MB) dropped into a file-mode partner's inbox (`--via=file`, the
  * default) or POSTed to /v1/batches (`--via=http`). Reports docs/s (from the claim of the file,
  * or the start of the request, to the last receipt), the gateway's RSS (the kernel's lifetime
  * high-water mark VmHWM, start-up included, and the highest VmRSS sampled every 100 ms while the
@@ -13,7 +13,6 @@
  * afterwards. A measurement, not a test: it asserts nothing about speed. Also importable
  * (measureBatchIngest) by the benchmark runner.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,7 +25,7 @@ import { createFileDropPreparer } from '../../adapters/filedrop/folders.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { createPartner } from '../../gateway/core/partners/partners.service.ts';
 import { openMigratedDatabase } from '../../gateway/main.ts';
-import { builtGatewayCli } from './build.ts';
+import { startBuiltGateway } from './built-gateway.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PARTNER = 'BENCH-SELLER';
@@ -64,14 +63,19 @@ export async function measureBatchIngest(options: BatchIngestOptions): Promise<B
     const input = path.join(dataDir, 'bench.ndjson');
     const bytes = await writeDocuments(input, options.count);
     log(`${options.count} documents, ${(bytes / 1e6).toFixed(1)} MB`);
-    const gateway = await startGateway(options.profileDir, {
-      ...store.env,
-      FILE_DROP_ROOT: fileDropRoot,
-      FILE_DROP_STABLE_MS: '200',
-      ROLE: options.via === 'file' ? 'jobs' : 'api',
-      BATCH_BODY_LIMIT_BYTES: String(bytes + 1024),
-      RATE_LIMIT_PER_SECOND: '0',
-    });
+    const gateway = await startBuiltGateway(
+      {
+        ...store.env,
+        FILE_DROP_ROOT: fileDropRoot,
+        FILE_DROP_STABLE_MS: '200',
+        ROLE: options.via === 'file' ? 'jobs' : 'api',
+        BATCH_BODY_LIMIT_BYTES: String(bytes + 1024),
+        RATE_LIMIT_PER_SECOND: '0',
+      },
+      options.profileDir === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`],
+    );
     try {
       let ingestPeakKiB = 0;
       const sampler = setInterval(() => {
@@ -170,39 +174,6 @@ async function writeDocuments(file: string, count: number): Promise<number> {
     out.end((error?: Error) => (error ? reject(error) : resolve())),
   );
   return fs.statSync(file).size;
-}
-
-async function startGateway(profileDir: string | undefined, env: Record<string, string>) {
-  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  const child = spawn(process.execPath, [...profile, builtGatewayCli(), 'serve'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let url = '';
-  for await (const line of createInterface({ input: child.stdout })) {
-    if (!line.includes('"gateway started"')) continue;
-    url = (JSON.parse(line) as { url?: string }).url ?? '';
-    break;
-  }
-  child.stdout.resume();
-  const status = `/proc/${child.pid}/status`;
-  return {
-    url,
-    /** The kernel's peak resident set size of the gateway process. */
-    peakRssKiB: () => Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(status, 'utf8'))?.[1] ?? NaN),
-    rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(status, 'utf8'))?.[1] ?? 0),
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function ingestByFile(input: string, root: string, count: number): Promise<number> {

@@ -33,7 +33,7 @@ import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
 import type { LoadPlan } from './documents.ts';
-import { builtGatewayCli } from './build.ts';
+import { startBuiltGateway } from './built-gateway.ts';
 import { measureBatchIngest } from './file-drop.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -358,33 +358,27 @@ interface Served {
 /** The gateway, seeded and warmed up: the plan of the documents every app is sent. */
 async function startIngest(): Promise<{ gateway: Served; plan: LoadPlan }> {
   const store = await freshStore('ingest');
-  const child = spawn(process.execPath, [...profileArgs('gateway'), builtGatewayCli(), 'serve'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
+  const gateway = await startBuiltGateway(
+    {
       ...store.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
       ADMIN_TOKEN,
       RATE_LIMIT_PER_SECOND: '0',
-      // info: the start-up line carries the URL (on PostgreSQL there is no lock file to read it
-      // from); accepted documents log at debug, so the load itself writes nothing
+      // info: the start-up line carries the URL; accepted documents log at debug, so the load
+      // itself writes nothing
       LOG_LEVEL: 'info',
     },
-  });
-  const stopGateway = () => stop(child);
+    profileArgs('gateway'),
+  );
   try {
-    const url = await waitForGatewayUrl(child, store.dataDir);
-    const admin = adminOf(url);
-    log(`ingest: gateway on ${url} (${dbKind}), seeding`);
+    const admin = adminOf(gateway.url);
+    log(`ingest: gateway on ${gateway.url} (${dbKind}), seeding`);
     const seeded = await seed(admin, 200);
-    const plan = { ...seeded, url, runTag: 'W' };
+    const plan = { ...seeded, url: gateway.url, runTag: 'W' };
     log(`ingest: warming up ${SIZE.warmupS} s`);
     await runLoad(plan, SIZE.warmupS);
-    return { gateway: { url, pid: child.pid!, stop: stopGateway }, plan };
+    return { gateway, plan };
   } catch (error) {
-    await stopGateway();
+    await gateway.stop();
     throw error;
   }
 }
@@ -451,23 +445,6 @@ function pausesBetween(before: PauseSample, after: PauseSample): Pauses {
   return { loopP99Ms: round(after.loopP99Ms, 1), loopMaxMs: round(after.loopMaxMs, 1), gc };
 }
 
-/** The gateway prints its URL in the "gateway started" log line (info level). */
-async function waitForGatewayUrl(gateway: ChildProcess, dataDir: string): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const lockFile = path.join(dataDir, 'nakadachi.lock');
-    if (fs.existsSync(lockFile)) {
-      const lock = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { adminUrl?: string };
-      if (lock.adminUrl !== undefined) return lock.adminUrl;
-    }
-    if (gateway.exitCode !== null) throw new Error('the gateway exited during start-up');
-    if (Date.now() > deadline) throw new Error('the gateway did not start within 60 s');
-    // PostgreSQL mode holds no lock file: the URL comes from the log line instead.
-    if (baseUrl !== undefined) return waitFor(gateway, /"url":"(http:[^"]+)"/, 'gateway');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 // --- 2. the reference apps -------------------------------------------------------------------
 
 type ReferenceMode = 'echo' | 'parse' | 'ingest';
@@ -512,10 +489,10 @@ function medianOfRounds(rounds: readonly (LoadResult & LoadCosts)[]): LoadResult
 /** The pauses of several rounds: the median p99 delay, the longest delay, GC added up. */
 function pausesOfRounds(rounds: readonly Pauses[]): Pauses {
   const gc: Pauses['gc'] = {};
-  for (const round of rounds) {
-    for (const [kind, g] of Object.entries(round.gc)) {
+  for (const pauses of rounds) {
+    for (const [kind, g] of Object.entries(pauses.gc)) {
       const sum = (gc[kind] ??= { ms: 0, count: 0, over10ms: 0 });
-      sum.ms = round1(sum.ms + g.ms);
+      sum.ms = round(sum.ms + g.ms);
       sum.count += g.count;
       sum.over10ms += g.over10ms;
     }
@@ -526,8 +503,6 @@ function pausesOfRounds(rounds: readonly Pauses[]): Pauses {
     gc,
   };
 }
-
-const round1 = (value: number) => Math.round(value * 10) / 10;
 
 /**
  * Phases 1 and 2: the gateway and the references (when asked for) all started, then loaded in
@@ -551,26 +526,20 @@ async function benchIngestAndReferences(withReferences: boolean) {
         referenceRounds.set(mode, rounds);
       }
     }
-    /** The median over the rounds of the gateway's docs/s divided by the reference's. */
-    const ratioTo = (mode: ReferenceMode) => {
-      const rounds = referenceRounds.get(mode);
-      if (rounds === undefined) return 0;
-      return median(
-        rounds.map((r, i) =>
-          r.docsPerSec === 0 ? 0 : ingestRounds[i]!.result.docsPerSec / r.docsPerSec,
-        ),
+    /** Each round's gateway docs/s divided by the reference's (empty when it was not run). */
+    const ratiosByRound = (mode: ReferenceMode) =>
+      (referenceRounds.get(mode) ?? []).map((r, i) =>
+        ratio(ingestRounds[i]!.result.docsPerSec, r.docsPerSec),
       );
-    };
     const referenceOf = (mode: ReferenceMode) => {
       const rounds = referenceRounds.get(mode);
       return rounds === undefined ? undefined : medianOfRounds(rounds);
     };
     return {
-      plan,
       ingest: {
         result: medianOfRounds(ingestRounds.map((r) => r.result)),
         pauses: pausesOfRounds(ingestRounds.map((r) => r.pauses)),
-        rounds: ingestRounds.map((r) => round1(r.result.docsPerSec)),
+        rounds: ingestRounds.map((r) => round(r.result.docsPerSec)),
       },
       references: {
         echo: referenceOf('echo'),
@@ -578,12 +547,11 @@ async function benchIngestAndReferences(withReferences: boolean) {
         minimalIngest: referenceOf('ingest'),
       },
       ratios: {
-        vsEcho: ratioTo('echo'),
-        vsParseValidate: ratioTo('parse'),
-        vsMinimalIngest: ratioTo('ingest'),
-        vsMinimalIngestByRound: (referenceRounds.get('ingest') ?? []).map((r, i) =>
-          ratio(ingestRounds[i]!.result.docsPerSec, r.docsPerSec),
-        ),
+        // The median of the rounds' ratios (0 when not run: the median of nothing).
+        vsEcho: median(ratiosByRound('echo')),
+        vsParseValidate: median(ratiosByRound('parse')),
+        vsMinimalIngest: median(ratiosByRound('ingest')),
+        vsMinimalIngestByRound: ratiosByRound('ingest'),
       },
     };
   } finally {
@@ -823,9 +791,9 @@ async function main(): Promise<void> {
       ]),
     ),
     ratios: {
-      vsEcho: round(measured?.ratios.vsEcho ?? 0, 2),
-      vsParseValidate: round(measured?.ratios.vsParseValidate ?? 0, 2),
-      vsMinimalIngest: round(measured?.ratios.vsMinimalIngest ?? 0, 2),
+      vsEcho: measured?.ratios.vsEcho ?? 0,
+      vsParseValidate: measured?.ratios.vsParseValidate ?? 0,
+      vsMinimalIngest: measured?.ratios.vsMinimalIngest ?? 0,
       vsMinimalIngestByRound: measured?.ratios.vsMinimalIngestByRound ?? [],
     },
     delivery: {
