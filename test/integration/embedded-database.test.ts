@@ -4,9 +4,12 @@
  * types in use — and both databases still return the same JavaScript values
  * (gateway/db/database.ts).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../gateway/db/database.ts';
+import { openDatabase, type DatabaseHandle } from '../../gateway/db/database.ts';
 import { onPostgres, openTestDatabase } from '../support/database.ts';
 
 let database: DatabaseHandle;
@@ -21,6 +24,52 @@ describe.skipIf(onPostgres)('the embedded database', () => {
       select current_setting('shared_buffers') as shared_buffers,
         current_setting('max_worker_processes') as max_worker_processes`.execute(database.db);
     expect(rows).toEqual([{ shared_buffers: '16MB', max_worker_processes: '0' }]);
+  });
+
+  describe('in a new data directory', () => {
+    let dataDir: string;
+    beforeAll(() => {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-embedded-'));
+    });
+    afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+    it('is created (initdb, in a child process), then opened here, and opens again', async () => {
+      const created = await openDatabase({ databaseUrl: undefined, dataDir });
+      await sql`create table kept (n int)`.execute(created.db);
+      await sql`insert into kept values (7)`.execute(created.db);
+      await created.close();
+      expect(fs.existsSync(path.join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+
+      const reopened = await openDatabase({ databaseUrl: undefined, dataDir });
+      try {
+        const { rows } = await sql<{ n: number; shared_buffers: string }>`
+          select n, current_setting('shared_buffers') as shared_buffers from kept`.execute(
+          reopened.db,
+        );
+        expect(rows).toEqual([{ n: 7, shared_buffers: '16MB' }]);
+      } finally {
+        await reopened.close();
+      }
+    });
+
+    it('says which data directory it could not create a database in, and why', async () => {
+      const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-embedded-broken-'));
+      try {
+        // initdb cannot make its folder `base` where a file of that name is
+        fs.mkdirSync(path.join(broken, 'pglite'));
+        fs.writeFileSync(path.join(broken, 'pglite', 'base'), 'not a folder');
+        await expect(
+          openDatabase({ databaseUrl: undefined, dataDir: broken }),
+        ).rejects.toMatchObject({
+          code: 'STORAGE_UNAVAILABLE',
+          message: expect.stringContaining(
+            `cannot open the embedded database in ${broken}: initdb exited with 1`,
+          ) as string,
+        });
+      } finally {
+        fs.rmSync(broken, { recursive: true, force: true });
+      }
+    });
   });
 });
 
