@@ -3,25 +3,32 @@
  * plain Node. Built once per bench process into a temporary folder, so the sources may change
  * while a bench runs without changing what it measures.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-let built: string | undefined;
+let built: Promise<string> | undefined;
 
-/** The built CLI's path (`node <it> serve` starts a gateway); removed when the process exits. */
-function builtGatewayCli(): string {
-  if (built !== undefined) return built;
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-bench-build-'));
-  process.once('exit', () => fs.rmSync(outDir, { recursive: true, force: true }));
-  execFileSync(process.execPath, [path.join(ROOT, 'bin/build.js'), '--out-dir', outDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  built = path.join(outDir, 'gateway/cli.js');
+/**
+ * The built CLI's path (`node <it> serve` starts a gateway); removed when the process exits. The
+ * build runs in a child process without blocking this one, which meanwhile may start other apps.
+ */
+export function builtGatewayCli(): Promise<string> {
+  built ??= (async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-bench-build-'));
+    process.once('exit', () => fs.rmSync(outDir, { recursive: true, force: true }));
+    const build = spawn(process.execPath, [path.join(ROOT, 'bin/build.js'), '--out-dir', outDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const [code] = (await once(build, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`bin/build.js failed (${code})`);
+    return path.join(outDir, 'gateway/cli.js');
+  })();
   return built;
 }
 
@@ -44,7 +51,7 @@ export async function startBuiltGateway(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): Promise<BuiltGateway> {
-  const child = spawn(process.execPath, [...nodeArgs, builtGatewayCli(), 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, await builtGatewayCli(), 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

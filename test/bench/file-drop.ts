@@ -10,22 +10,21 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx test/bench/file-drop.ts
  *
  * PGlite in a temporary data directory by default; with DATABASE_URL a fresh schema, dropped
- * afterwards. A measurement, not a test: it asserts nothing about speed. Also importable
+ * afterwards (stores.ts). A measurement, not a test: it asserts nothing about speed. Also importable
  * (measureBatchIngest) by the benchmark runner.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { createFileDropPreparer } from '../../adapters/filedrop/folders.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { createPartner } from '../../gateway/core/partners/partners.service.ts';
 import { openMigratedDatabase } from '../../gateway/main.ts';
 import { startBuiltGateway } from './built-gateway.ts';
+import { freshStore } from './stores.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PARTNER = 'BENCH-SELLER';
@@ -55,12 +54,11 @@ export interface BatchIngestResult {
 
 export async function measureBatchIngest(options: BatchIngestOptions): Promise<BatchIngestResult> {
   const log = options.log ?? (() => undefined);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-bench-batch-'));
-  const fileDropRoot = path.join(dataDir, 'files');
-  const store = await openStore(dataDir, options.databaseUrl);
+  const store = await freshStore('batch', options.databaseUrl);
+  const fileDropRoot = path.join(store.dataDir, 'files');
   try {
     const apiKey = await registerFilePartner(store.env, fileDropRoot);
-    const input = path.join(dataDir, 'bench.ndjson');
+    const input = path.join(store.dataDir, 'bench.ndjson');
     const bytes = await writeDocuments(input, options.count);
     log(`${options.count} documents, ${(bytes / 1e6).toFixed(1)} MB`);
     const gateway = await startBuiltGateway(
@@ -90,6 +88,7 @@ export async function measureBatchIngest(options: BatchIngestOptions): Promise<B
       } finally {
         clearInterval(sampler);
       }
+      log(`all ${options.count} accepted in ${seconds.toFixed(1)} s; stopping the gateway`);
       return {
         via: options.via,
         database: options.databaseUrl === undefined ? 'pglite' : 'postgres',
@@ -105,33 +104,7 @@ export async function measureBatchIngest(options: BatchIngestOptions): Promise<B
     }
   } finally {
     await store.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-async function openStore(
-  dataDir: string,
-  databaseUrl: string | undefined,
-): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  if (databaseUrl === undefined) {
-    return { env: { DATA_DIR: dataDir }, drop: () => Promise.resolve() };
-  }
-  const schema = `bench_batch_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const url = new URL(databaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
-    async drop() {
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`drop schema ${schema} cascade`);
-      await client.end();
-    },
-  };
 }
 
 /** The partner, in file mode with its folders, through the core as the admin API would. */

@@ -22,8 +22,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { createRenderer } from '../../adapters/codec/render.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { enqueueOutboundMany } from '../../gateway/core/delivery/outbox.ts';
@@ -33,8 +33,10 @@ import { createLogger } from '../../gateway/logger.ts';
 import { buildServices, startGateway, startGatewayJobs } from '../../gateway/main.ts';
 import { createSchemaRegistry } from '../../schemas/registry.ts';
 import type { LoadPlan } from './documents.ts';
-import { startBuiltGateway } from './built-gateway.ts';
+import type { LoadArgs } from './load.ts';
+import { builtGatewayCli, startBuiltGateway } from './built-gateway.ts';
 import { measureBatchIngest } from './file-drop.ts';
+import { freshStore as freshStoreOf, migratedPglite, type Store } from './stores.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -46,7 +48,7 @@ const only = process.argv
 const runs = (phase: string) => only === undefined || only.includes(phase);
 const profile = process.argv.includes('--profile');
 const SIZE = quick
-  ? { warmupS: 2, loadS: 3, deliveries: 5_000, reservations: 1_000, fileDocs: 10_000 }
+  ? { warmupS: 1, loadS: 2, deliveries: 5_000, reservations: 1_000, fileDocs: 5_000 }
   : { warmupS: 5, loadS: 10, deliveries: 50_000, reservations: 10_000, fileDocs: 100_000 };
 /**
  * Ingest and the references take their load in turns, ROUNDS times SIZE.loadS each: a shared
@@ -67,24 +69,11 @@ function log(message: string): void {
 
 const cleanups: (() => Promise<void>)[] = [];
 
-async function freshStore(name: string): Promise<{ env: Record<string, string>; dataDir: string }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `nakadachi-bench-${name}-`));
-  cleanups.push(() => Promise.resolve(fs.rmSync(dataDir, { recursive: true, force: true })));
-  if (baseUrl === undefined) return { env: { DATA_DIR: dataDir }, dataDir };
-  const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  cleanups.push(async () => {
-    const client = new pg.Client({ connectionString: baseUrl });
-    await client.connect();
-    await client.query(`drop schema ${schema} cascade`);
-    await client.end();
-  });
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return { env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() }, dataDir };
+/** A phase's own migrated database (see stores.ts), dropped when the bench ends. */
+async function freshStore(name: string): Promise<Store> {
+  const store = await freshStoreOf(name, baseUrl);
+  cleanups.push(() => store.drop());
+  return store;
 }
 
 // --- child processes -----------------------------------------------------------------------
@@ -131,7 +120,9 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+  clearTimeout(timer);
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
@@ -202,21 +193,39 @@ interface LoadCosts {
   dbCpuMsPerDoc?: number;
 }
 
+/**
+ * The load generator's process (test/bench/load.ts), started at the first load and kept for the
+ * run: one load at a time, each a line in and a line out.
+ */
+let generator: { child: ChildProcess; answers: AsyncIterator<string> } | undefined;
+
+async function generate(args: LoadArgs): Promise<LoadResult> {
+  if (generator === undefined) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/load.ts'], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    generator = {
+      child,
+      answers: createInterface({ input: child.stdout })[Symbol.asyncIterator](),
+    };
+    cleanups.push(async () => {
+      child.stdin?.end();
+      await stop(child);
+    });
+  }
+  generator.child.stdin!.write(`${JSON.stringify(args)}\n`);
+  const answer = await generator.answers.next();
+  if (answer.done === true)
+    throw new Error(`the load generator exited (${generator.child.exitCode}) during a load`);
+  return JSON.parse(answer.value) as LoadResult;
+}
+
 async function runLoad(
   plan: LoadPlan,
   durationS: number,
   sampleRssOf?: number,
 ): Promise<LoadResult & LoadCosts> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/bench/load.ts',
-      JSON.stringify({ plan, connections: CONNECTIONS, durationS, path: '/v1/documents' }),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
   const samples: number[] = [];
   const cpuBefore = sampleRssOf === undefined ? 0 : cpuSeconds(sampleRssOf);
   const dbCpuBefore = postgresCpuByProcess();
@@ -224,12 +233,12 @@ async function runLoad(
     sampleRssOf === undefined
       ? undefined
       : setInterval(() => samples.push(rssMb(sampleRssOf)), 250);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (sampler !== undefined) clearInterval(sampler);
-  if (code !== 0) throw new Error(`load generator failed (${code}): ${out}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
+  const result = await generate({
+    plan,
+    connections: CONNECTIONS,
+    durationS,
+    path: '/v1/documents',
+  }).finally(() => clearInterval(sampler));
   if (sampleRssOf === undefined || samples.length === 0) return result;
   const cpuMs = (cpuSeconds(sampleRssOf) - cpuBefore) * 1000;
   const dbCpuMs = postgresCpuSince(dbCpuBefore) * 1000;
@@ -449,12 +458,12 @@ function pausesBetween(before: PauseSample, after: PauseSample): Pauses {
 
 type ReferenceMode = 'echo' | 'parse' | 'ingest';
 
-async function startReference(mode: ReferenceMode, plan: LoadPlan): Promise<Served> {
-  const store = await freshStore(`ref_${mode}`);
-  const app = tsxChild('test/bench/reference-app.ts', [mode], store.env, profileArgs(mode));
+/** A reference app, listening (not yet warmed up: it needs the plan, which seeding makes). */
+async function startReference(mode: ReferenceMode): Promise<Served> {
+  const env = mode === 'ingest' ? (await freshStore('ref_ingest')).env : {};
+  const app = tsxChild('test/bench/reference-app.ts', [mode], env, profileArgs(mode));
   try {
     const url = await waitFor(app, /listening (http:\S+)/, `reference ${mode}`);
-    await runLoad({ ...plan, url, runTag: `${mode}W` }, SIZE.warmupS);
     return { url, pid: app.pid!, stop: () => stop(app) };
   } catch (error) {
     await stop(app);
@@ -509,12 +518,27 @@ function pausesOfRounds(rounds: readonly Pauses[]): Pauses {
  * turns, round after round (see ROUNDS).
  */
 async function benchIngestAndReferences(withReferences: boolean) {
-  const { gateway, plan } = await startIngest();
-  const references = new Map<ReferenceMode, Served>();
+  // All start together (each takes seconds, mostly waiting); they are warmed up one by one.
+  const modes = withReferences ? (['echo', 'parse', 'ingest'] as const) : [];
+  const [ingest, ...launched] = await Promise.allSettled([
+    startIngest(),
+    ...modes.map(async (mode) => [mode, await startReference(mode)] as const),
+  ]);
+  const references = new Map<ReferenceMode, Served>(
+    launched.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+  );
+  if (ingest.status === 'rejected' || references.size < modes.length) {
+    const apps = [...references.values()];
+    if (ingest.status === 'fulfilled') apps.push(ingest.value.gateway);
+    await Promise.all(apps.map((app) => app.stop()));
+    const failed = [ingest, ...launched].find((r) => r.status === 'rejected');
+    throw failed?.reason;
+  }
+  const { gateway, plan } = ingest.value;
   try {
-    if (withReferences) {
-      for (const mode of ['echo', 'parse', 'ingest'] as const)
-        references.set(mode, await startReference(mode, plan));
+    for (const [mode, app] of references) {
+      log(`reference ${mode}: warming up ${SIZE.warmupS} s`);
+      await runLoad({ ...plan, url: app.url, runTag: `${mode}W` }, SIZE.warmupS);
     }
     const ingestRounds: Awaited<ReturnType<typeof ingestRound>>[] = [];
     const referenceRounds = new Map<ReferenceMode, (LoadResult & LoadCosts)[]>();
@@ -555,8 +579,7 @@ async function benchIngestAndReferences(withReferences: boolean) {
       },
     };
   } finally {
-    for (const app of references.values()) await app.stop();
-    await gateway.stop();
+    await Promise.all([gateway, ...references.values()].map((app) => app.stop()));
   }
 }
 
@@ -728,6 +751,9 @@ function round(value: number, digits = 1): number {
 
 async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
+  // Both take seconds and are needed by the first phase; made together, once.
+  log(`building the gateway${dbKind === 'pglite' ? ' and a migrated database to copy' : ''}`);
+  await Promise.all([builtGatewayCli(), dbKind === 'pglite' ? migratedPglite() : undefined]);
   const none: LoadResult & LoadCosts = {
     requests: 0,
     docsPerSec: 0,
@@ -880,5 +906,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  log('cleaning up');
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  log('done');
 }
