@@ -25,6 +25,9 @@ async function runOne(args: LoadArgs) {
     url: args.plan.url,
     connections: args.connections,
     duration: args.durationS,
+    // autocannon looks at its stop flag once per sample: at the default 1,000 ms a 1.5 s load ran
+    // for 2 s, and every load for up to a second longer than asked
+    sampleInt: 100,
     pipelining: 1,
     requests: [
       {

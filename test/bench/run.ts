@@ -213,12 +213,12 @@ interface LoadCosts {
 }
 
 /**
- * The load generator's process (test/bench/load.ts), started at the first load and kept for the
- * run: one load at a time, each a line in and a line out.
+ * The load generator's process (test/bench/load.ts), started with the run and kept for it: one
+ * load at a time, each a line in and a line out.
  */
 let generator: { child: ChildProcess; answers: AsyncIterator<string> } | undefined;
 
-async function generate(args: LoadArgs): Promise<LoadResult> {
+function loadGenerator(): NonNullable<typeof generator> {
   if (generator === undefined) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/load.ts'], {
       cwd: ROOT,
@@ -233,10 +233,15 @@ async function generate(args: LoadArgs): Promise<LoadResult> {
       await stop(child);
     });
   }
-  generator.child.stdin!.write(`${JSON.stringify(args)}\n`);
-  const answer = await generator.answers.next();
+  return generator;
+}
+
+async function generate(args: LoadArgs): Promise<LoadResult> {
+  const { child, answers } = loadGenerator();
+  child.stdin!.write(`${JSON.stringify(args)}\n`);
+  const answer = await answers.next();
   if (answer.done === true)
-    throw new Error(`the load generator exited (${generator.child.exitCode}) during a load`);
+    throw new Error(`the load generator exited (${child.exitCode}) during a load`);
   return JSON.parse(answer.value) as LoadResult;
 }
 
@@ -611,8 +616,6 @@ async function benchIngestAndReferences(withReferences: boolean) {
 
 async function benchDelivery() {
   const store = await freshStore('delivery');
-  const receiver = tsxChild('test/bench/receiver.ts', [], {});
-  const receiverUrl = await waitFor(receiver, /listening (http:\S+)/, 'receiver');
   const config = loadConfig({
     ...store.env,
     PORT: '0',
@@ -625,8 +628,17 @@ async function benchDelivery() {
     LOG_LEVEL: 'warn',
     ADMIN_TOKEN,
   });
-  const gateway = await startGateway(config, { logger: createLogger('warn') });
+  const receiver = tsxChild('test/bench/receiver.ts', [], {});
+  const receiverReady = waitFor(receiver, /listening (http:\S+)/, 'receiver');
+  receiverReady.catch(() => undefined); // awaited below, after the gateway's start
+  const gateway = await startGateway(config, { logger: createLogger('warn') }).catch(
+    async (error: unknown) => {
+      await stop(receiver);
+      throw error;
+    },
+  );
   try {
+    const receiverUrl = await receiverReady;
     const admin = adminOf(String(gateway.url));
     await admin.call('POST', '/admin/v1/partners', {
       id: 'BENCH-RECEIVER',
@@ -775,9 +787,12 @@ function round(value: number, digits = 1): number {
 
 async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
-  // Both take seconds and are needed by the first phase; made together, once.
+  // Each takes seconds: begun now, side by side with the reference apps' start, and awaited where
+  // first used (where a failure surfaces).
   log(`building the gateway${dbKind === 'pglite' ? ' and a migrated database to copy' : ''}`);
-  await Promise.all([builtGatewayCli(), dbKind === 'pglite' ? migratedPglite() : undefined]);
+  builtGatewayCli().catch(() => undefined);
+  if (dbKind === 'pglite') migratedPglite().catch(() => undefined);
+  loadGenerator();
   const none: LoadResult & LoadCosts = {
     requests: 0,
     docsPerSec: 0,
