@@ -11,8 +11,9 @@
  *   4. judging      R reservations × 10 bids closing together: seconds to award all
  *   5. file drop    an NDJSON file of F documents dropped into a real gateway process's inbox
  *
- * PGlite by default (a temporary data directory per phase); PostgreSQL when DATABASE_URL is set
- * (a fresh schema per phase, dropped afterwards). Traffic goes to 127.0.0.1 only.
+ * PGlite by default (a temporary data directory per phase, holding a copy of one migrated
+ * database); PostgreSQL when DATABASE_URL is set (a fresh schema per phase, dropped afterwards):
+ * stores.ts. Traffic goes to 127.0.0.1 only.
  * `--profile`: the ingest gateway and the reference apps run with --cpu-prof and leave their
  *   profiles in bench-profiles/<app>/ (the main thread's is the largest file)
  * (open it in Chrome DevTools or speedscope).
