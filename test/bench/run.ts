@@ -790,10 +790,12 @@ async function main(): Promise<void> {
   log(`${quick ? 'quick' : 'full'} run on ${dbKind}, ${os.cpus().length} cores`);
   // Each takes seconds: begun now, side by side with the reference apps' start, and awaited where
   // first used (where a failure surfaces).
-  log(`building the gateway${dbKind === 'pglite' ? ' and a migrated database to copy' : ''}`);
-  builtGatewayCli().catch(() => undefined);
+  if (runs('ingest') || runs('filedrop')) {
+    log('building the gateway');
+    builtGatewayCli().catch(() => undefined);
+  }
   if (dbKind === 'pglite') migratedPglite().catch(() => undefined);
-  loadGenerator();
+  if (runs('ingest')) loadGenerator();
   const none: LoadResult & LoadCosts = {
     requests: 0,
     docsPerSec: 0,
