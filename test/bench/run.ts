@@ -794,7 +794,10 @@ async function main(): Promise<void> {
     log('building the gateway');
     builtGatewayCli().catch(() => undefined);
   }
-  if (dbKind === 'pglite') migratedPglite().catch(() => undefined);
+  if (dbKind === 'pglite') {
+    log('making the migrated embedded database each phase starts from a copy of');
+    migratedPglite().catch(() => undefined);
+  }
   if (runs('ingest')) loadGenerator();
   const none: LoadResult & LoadCosts = {
     requests: 0,

@@ -32,7 +32,10 @@ export async function freshStore(name: string, databaseUrl: string | undefined):
     return { env: { DATA_DIR: dataDir }, dataDir, drop: () => Promise.resolve(removeDataDir()) };
   }
   const schema = `bench_${name}_${randomBytes(4).toString('hex')}`;
-  await onServer(databaseUrl, `create schema ${schema}`);
+  await onServer(databaseUrl, `create schema ${schema}`).catch((error: unknown) => {
+    removeDataDir();
+    throw error;
+  });
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
