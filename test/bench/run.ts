@@ -18,12 +18,13 @@
  *   profiles in bench-profiles/<app>/ (the main thread's is the largest file)
  * (open it in Chrome DevTools or speedscope).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { createRenderer } from '../../adapters/codec/render.ts';
 import { loadConfig } from '../../gateway/config.ts';
@@ -104,16 +105,20 @@ function profileArgs(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench-profiles', name)}`];
 }
 
+/** A child the bench talks to: stdin and stdout piped, stderr shared with the bench's. */
+type Child = ChildProcessByStdio<Writable, Readable, null>;
+
 function tsxChild(
   script: string,
   args: string[],
   env: Record<string, string>,
   nodeArgs: string[] = [],
-): ChildProcess {
+): Child {
   return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin a pipe: the load generator reads its loads from it; the others never read it
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
 }
 
@@ -217,20 +222,17 @@ interface LoadCosts {
  * The load generator's process (test/bench/load.ts), started with the run and kept for it: one
  * load at a time, each a line in and a line out.
  */
-let generator: { child: ChildProcess; answers: AsyncIterator<string> } | undefined;
+let generator: { child: Child; answers: AsyncIterator<string> } | undefined;
 
 function loadGenerator(): NonNullable<typeof generator> {
   if (generator === undefined) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/load.ts'], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = tsxChild('test/bench/load.ts', [], {});
     generator = {
       child,
       answers: createInterface({ input: child.stdout })[Symbol.asyncIterator](),
     };
     cleanups.push(async () => {
-      child.stdin?.end();
+      child.stdin.end();
       await stop(child);
     });
   }
@@ -239,7 +241,7 @@ function loadGenerator(): NonNullable<typeof generator> {
 
 async function generate(args: LoadArgs): Promise<LoadResult> {
   const { child, answers } = loadGenerator();
-  child.stdin!.write(`${JSON.stringify(args)}\n`);
+  child.stdin.write(`${JSON.stringify(args)}\n`);
   const answer = await answers.next();
   if (answer.done === true)
     throw new Error(`the load generator exited (${child.exitCode}) during a load`);
@@ -423,10 +425,10 @@ async function startIngest(): Promise<{ gateway: Served; plan: LoadPlan }> {
 }
 
 /** One turn of load on the gateway, with what held its thread meanwhile. */
-async function ingestRound(gateway: Served, plan: LoadPlan, round: number) {
-  log(`ingest, round ${round}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+async function ingestRound(gateway: Served, plan: LoadPlan, turn: number) {
+  log(`ingest, round ${turn}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
   const before = await scrapePauses(gateway.url);
-  const result = await runLoad({ ...plan, runTag: `L${round}` }, SIZE.loadS, gateway.pid);
+  const result = await runLoad({ ...plan, runTag: `L${turn}` }, SIZE.loadS, gateway.pid);
   const after = await scrapePauses(gateway.url);
   return { result, pauses: pausesBetween(before, after) };
 }
@@ -501,9 +503,9 @@ async function startReference(mode: ReferenceMode): Promise<Served> {
   }
 }
 
-function referenceRound(mode: ReferenceMode, app: Served, plan: LoadPlan, round: number) {
-  log(`reference ${mode}, round ${round}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
-  return runLoad({ ...plan, url: app.url, runTag: `${mode}L${round}` }, SIZE.loadS, app.pid);
+function referenceRound(mode: ReferenceMode, app: Served, plan: LoadPlan, turn: number) {
+  log(`reference ${mode}, round ${turn}: ${SIZE.loadS} s at ${CONNECTIONS} connections`);
+  return runLoad({ ...plan, url: app.url, runTag: `${mode}L${turn}` }, SIZE.loadS, app.pid);
 }
 
 /** The median of each figure over the rounds (the peak RSS: the highest). */
@@ -572,11 +574,11 @@ async function benchIngestAndReferences(withReferences: boolean) {
     }
     const ingestRounds: Awaited<ReturnType<typeof ingestRound>>[] = [];
     const referenceRounds = new Map<ReferenceMode, (LoadResult & LoadCosts)[]>();
-    for (let round = 1; round <= ROUNDS; round++) {
-      ingestRounds.push(await ingestRound(gateway, plan, round));
+    for (let turn = 1; turn <= ROUNDS; turn++) {
+      ingestRounds.push(await ingestRound(gateway, plan, turn));
       for (const [mode, app] of references) {
         const rounds = referenceRounds.get(mode) ?? [];
-        rounds.push(await referenceRound(mode, app, plan, round));
+        rounds.push(await referenceRound(mode, app, plan, turn));
         referenceRounds.set(mode, rounds);
       }
     }

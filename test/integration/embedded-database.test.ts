@@ -27,13 +27,15 @@ describe.skipIf(onPostgres)('the embedded database', () => {
   });
 
   describe('in a new data directory', () => {
-    let dataDir: string;
-    beforeAll(() => {
-      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-embedded-'));
-    });
-    afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const made: string[] = [];
+    const newDataDir = () => {
+      made.push(fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-embedded-')));
+      return made.at(-1)!;
+    };
+    afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
     it('is created (initdb, in a child process), then opened here, and opens again', async () => {
+      const dataDir = newDataDir();
       const created = await openDatabase({ databaseUrl: undefined, dataDir });
       await sql`create table kept (n int)`.execute(created.db);
       await sql`insert into kept values (7)`.execute(created.db);
@@ -53,22 +55,18 @@ describe.skipIf(onPostgres)('the embedded database', () => {
     });
 
     it('says which data directory it could not create a database in, and why', async () => {
-      const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-embedded-broken-'));
-      try {
-        // initdb cannot make its folder `base` where a file of that name is
-        fs.mkdirSync(path.join(broken, 'pglite'));
-        fs.writeFileSync(path.join(broken, 'pglite', 'base'), 'not a folder');
-        await expect(
-          openDatabase({ databaseUrl: undefined, dataDir: broken }),
-        ).rejects.toMatchObject({
+      const broken = newDataDir();
+      // initdb cannot make its folder `base` where a file of that name is
+      fs.mkdirSync(path.join(broken, 'pglite'));
+      fs.writeFileSync(path.join(broken, 'pglite', 'base'), 'not a folder');
+      await expect(openDatabase({ databaseUrl: undefined, dataDir: broken })).rejects.toMatchObject(
+        {
           code: 'STORAGE_UNAVAILABLE',
           message: expect.stringContaining(
             `cannot open the embedded database in ${broken}: initdb exited with 1`,
           ) as string,
-        });
-      } finally {
-        fs.rmSync(broken, { recursive: true, force: true });
-      }
+        },
+      );
     });
   });
 });
