@@ -1,13 +1,15 @@
 /**
  * Settling attempts in batches (gateway/core/delivery/deliverer.ts): attempts that finish
  * together are recorded by one transaction — the rows marked and the log written once per batch,
- * on PGlite too, where a transaction never gives the event loop a turn.
+ * on PGlite too, where a transaction never gives the event loop a turn. A push's slot is free
+ * once the partner has answered, while its attempt waits to be settled, up to a bound.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliverer } from '../../gateway/core/delivery/deliverer.ts';
 import type { PushAttempt, TransportOutcome } from '../../gateway/core/delivery/delivery.ts';
-import { enqueueNoAwards, testOutboxDeps } from '../support/delivery.ts';
+import { onPostgres } from '../support/database.ts';
+import { enqueueNoAwards, eventually, testOutboxDeps } from '../support/delivery.ts';
 import { registerPartner, startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 let gateway: TestGateway;
@@ -77,4 +79,74 @@ describe('the deliverer', () => {
       .execute();
     expect(delivered.map((row) => row.status)).toEqual(Array(12).fill('delivered'));
   });
+
+  // PostgreSQL only: the settlements are held up by a lock taken in another session, which the
+  // embedded database (one session) cannot have.
+  it.skipIf(!onPostgres)(
+    'frees a slot when the partner answers, and holds at most two attempts per slot unsettled',
+    async () => {
+      const partner = await registerPartner(gateway, {
+        id: 'SLOT-BUYER',
+        roles: ['buyer'],
+        deliveryMode: 'push',
+        endpointUrl: 'https://slots.example/in',
+      });
+      const queued = await enqueueNoAwards(gateway.database.db, testOutboxDeps(), partner.id, 10);
+      const pushed: string[] = [];
+      const deliverer = createDeliverer({
+        db: gateway.database.db,
+        transports: {
+          push: (attempt: PushAttempt): Promise<TransportOutcome> => {
+            pushed.push(attempt.messageId);
+            return Promise.resolve({ kind: 'delivered', status: 200 });
+          },
+          writeFile: () => Promise.reject(new Error('no file partners here')),
+        },
+        policy: {
+          maxAttempts: 3,
+          maxAgeMs: 60_000,
+          leaseMs: 30_000,
+          concurrency: 2,
+          perPartner: 2,
+          retryDelayMs: () => 10,
+        },
+        instanceId: 'slots-test',
+        logger: silent,
+      });
+
+      // Another session holds the message log: every settlement waits at its log entries.
+      let unlock!: () => void;
+      const unlocked = new Promise<void>((resolve) => (unlock = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = gateway.database.db.connection().execute(async (session) => {
+        await sql`begin`.execute(session);
+        await sql`lock table message_log in exclusive mode`.execute(session);
+        locked();
+        await unlocked;
+        await sql`commit`.execute(session);
+      });
+      await lockTaken;
+
+      const never = new AbortController();
+      const draining = deliverer.drain({
+        stopping: never.signal,
+        abort: never.signal,
+        nextWake: () => new Promise(() => undefined),
+      });
+      try {
+        // Two slots: two pushes answered and two more sent while the first two wait to be
+        // settled — then no more until a settlement ends.
+        await eventually(() => pushed.length >= 4, 'four pushes while none is settled', 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(pushed).toHaveLength(4);
+      } finally {
+        unlock();
+        await holder;
+      }
+      const counts = await draining;
+      expect(counts).toMatchObject({ claimed: 10, delivered: 10, retried: 0, dead: 0 });
+      expect([...pushed].sort()).toEqual([...queued].sort());
+    },
+  );
 });

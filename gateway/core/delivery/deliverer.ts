@@ -79,6 +79,8 @@ export interface Deliverer {
 const LEASE_EXPIRED = 'lease expired: the worker stopped before the attempt was settled';
 /** Attempts settled in one transaction at most. */
 const SETTLE_BATCH = 256;
+/** Attempts claimed and not yet settled, per push slot, at most: pushing, or waiting to settle. */
+const UNSETTLED_PER_SLOT = 2;
 /** While attempts are in flight, look for newly due retries at least this often. */
 const BUSY_LOOK_MS = 1_000;
 
@@ -298,7 +300,12 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
       released: 0,
       expired: 0,
     };
+    // Attempts claimed and not yet settled; of them, pushes the partner has not answered yet.
+    // A push's slot (DELIVERY_CONCURRENCY, DELIVERY_PER_PARTNER) is free once the partner has
+    // answered: its work is done, and a slot held while the attempt waits for its settlement
+    // stands idle. Attempts waiting to be settled are bounded too (UNSETTLED_PER_SLOT).
     const inFlight = new Set<Promise<void>>();
+    let pushing = 0;
     const perPartner = new Map<string, number>();
     const stopped = whenAborted(control.stopping);
     // Every attempt in flight listens on this signal: one per push slot, not a leak.
@@ -308,27 +315,44 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     control.abort.addEventListener('abort', onAbort, { once: true });
     let failure: Error | undefined;
     let reapedAt = 0;
-    // Attempts finished in this drain, and the loop waiting for enough of them (see below).
-    let finished = 0;
+    // Slots freed in this drain (a push answered, an attempt settled), and the loop waiting for
+    // enough of them (see below).
+    let freed = 0;
     let waiting: { until: number; resolve: () => void } | undefined;
+    const free = (): void => {
+      freed += 1;
+      if (waiting !== undefined && freed >= waiting.until) waiting.resolve();
+    };
 
     const start = (row: ClaimedDelivery): void => {
       perPartner.set(row.recipientId, (perPartner.get(row.recipientId) ?? 0) + 1);
+      pushing += 1;
+      let answered = false;
+      const answer = (): void => {
+        if (answered) return;
+        answered = true;
+        pushing -= 1;
+        const left = (perPartner.get(row.recipientId) ?? 1) - 1;
+        if (left === 0) perPartner.delete(row.recipientId);
+        else perPartner.set(row.recipientId, left);
+        free();
+      };
       const started = performance.now();
       const task = attempt(row, cut.signal)
-        .then((outcome) => settle(row, outcome, performance.now() - started, counts))
+        .then((outcome) => {
+          const elapsedMs = performance.now() - started;
+          answer();
+          return settle(row, outcome, elapsedMs, counts);
+        })
         .catch((error: unknown) => {
           // Settling failed (the database): the row stays claimed and its lease brings it back.
           failure ??=
             error instanceof Error ? error : new Error('settling failed', { cause: error });
         })
         .finally(() => {
+          answer();
           inFlight.delete(task);
-          const left = (perPartner.get(row.recipientId) ?? 1) - 1;
-          if (left === 0) perPartner.delete(row.recipientId);
-          else perPartner.set(row.recipientId, left);
-          finished += 1;
-          if (waiting !== undefined && finished >= waiting.until) waiting.resolve();
+          free();
         });
       inFlight.add(task);
     };
@@ -342,25 +366,27 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         }
         // Taken before the claim: a commit that lands during the claim still wakes us after it.
         const woken = control.nextWake();
-        const finishedBefore = finished;
-        const free = policy.concurrency - inFlight.size;
+        const freedBefore = freed;
         const claimed = await claimDue(db, {
           instanceId,
           leaseMs: policy.leaseMs,
-          limit: free,
+          limit: Math.min(
+            policy.concurrency - pushing,
+            policy.concurrency * UNSETTLED_PER_SLOT - inFlight.size,
+          ),
           perPartner: policy.perPartner,
           inFlight: perPartner,
         });
         counts.claimed += claimed.length;
         for (const row of claimed) start(row);
         if (inFlight.size === 0) break;
-        // Claim again once half of what this claim took (at least one attempt) has finished:
-        // one claim per many deliveries, not a round trip per finished attempt. A wake may
-        // bring another partner's work; and while only slow attempts are out, retries falling
-        // due elsewhere are looked for regularly.
+        // Claim again once about half of what this claim took has been freed — each attempt
+        // frees twice, answered and settled — (at least once): one claim per many deliveries,
+        // not a round trip per answer. A wake may bring another partner's work; and while only
+        // slow attempts are out, retries falling due elsewhere are looked for regularly.
         const enough = new Promise<void>((resolve) => {
-          const until = finishedBefore + Math.max(1, Math.floor(claimed.length / 2));
-          if (finished >= until) resolve();
+          const until = freedBefore + Math.max(1, claimed.length);
+          if (freed >= until) resolve();
           else waiting = { until, resolve };
         });
         const look = pause(BUSY_LOOK_MS);
