@@ -20,42 +20,55 @@ afterAll(() => gateway.close());
 
 const silent = { warn: () => undefined };
 
+/** A push partner with `count` documents queued for it: their messageIds. */
+async function partnerWithQueue(id: string, count: number) {
+  const partner = await registerPartner(gateway, {
+    id,
+    roles: ['buyer'],
+    deliveryMode: 'push',
+    endpointUrl: `https://${id.toLowerCase()}.example/in`,
+  });
+  return {
+    partner,
+    queued: await enqueueNoAwards(gateway.database.db, testOutboxDeps(), partner.id, count),
+  };
+}
+
+/** A deliverer pushing through `push`, with `slots` pushes in flight (to one partner too). */
+function delivererOf(push: (attempt: PushAttempt) => Promise<TransportOutcome>, slots: number) {
+  return createDeliverer({
+    db: gateway.database.db,
+    transports: {
+      push,
+      writeFile: () => Promise.reject(new Error('no file partners here')),
+    },
+    policy: {
+      maxAttempts: 3,
+      maxAgeMs: 60_000,
+      leaseMs: 30_000,
+      concurrency: slots,
+      perPartner: slots,
+      retryDelayMs: () => 10,
+    },
+    instanceId: `deliverer-of-${slots}`,
+    logger: silent,
+  });
+}
+
 describe('the deliverer', () => {
   it('settles the attempts that finish in one turn in one transaction', async () => {
-    const partner = await registerPartner(gateway, {
-      id: 'SETTLE-BUYER',
-      roles: ['buyer'],
-      deliveryMode: 'push',
-      endpointUrl: 'https://settle.example/in',
-    });
-    const queued = await enqueueNoAwards(gateway.database.db, testOutboxDeps(), partner.id, 12);
+    const { partner, queued } = await partnerWithQueue('SETTLE-BUYER', 12);
 
     // Every push waits for one gate: all twelve answer in the same turn of the event loop.
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const pushed: string[] = [];
-    const deliverer = createDeliverer({
-      db: gateway.database.db,
-      transports: {
-        push: async (attempt: PushAttempt): Promise<TransportOutcome> => {
-          pushed.push(attempt.messageId);
-          if (pushed.length === queued.length) open();
-          await gate;
-          return { kind: 'delivered', status: 200 };
-        },
-        writeFile: () => Promise.reject(new Error('no file partners here')),
-      },
-      policy: {
-        maxAttempts: 3,
-        maxAgeMs: 60_000,
-        leaseMs: 30_000,
-        concurrency: 16,
-        perPartner: 16,
-        retryDelayMs: () => 10,
-      },
-      instanceId: 'settle-test',
-      logger: silent,
-    });
+    const deliverer = delivererOf(async (attempt) => {
+      pushed.push(attempt.messageId);
+      if (pushed.length === queued.length) open();
+      await gate;
+      return { kind: 'delivered', status: 200 };
+    }, 16);
     const never = new AbortController();
     const counts = await deliverer.drain({
       stopping: never.signal,
@@ -85,34 +98,12 @@ describe('the deliverer', () => {
   it.skipIf(!onPostgres)(
     'frees a slot when the partner answers, and holds at most two attempts per slot unsettled',
     async () => {
-      const partner = await registerPartner(gateway, {
-        id: 'SLOT-BUYER',
-        roles: ['buyer'],
-        deliveryMode: 'push',
-        endpointUrl: 'https://slots.example/in',
-      });
-      const queued = await enqueueNoAwards(gateway.database.db, testOutboxDeps(), partner.id, 10);
+      const { queued } = await partnerWithQueue('SLOT-BUYER', 10);
       const pushed: string[] = [];
-      const deliverer = createDeliverer({
-        db: gateway.database.db,
-        transports: {
-          push: (attempt: PushAttempt): Promise<TransportOutcome> => {
-            pushed.push(attempt.messageId);
-            return Promise.resolve({ kind: 'delivered', status: 200 });
-          },
-          writeFile: () => Promise.reject(new Error('no file partners here')),
-        },
-        policy: {
-          maxAttempts: 3,
-          maxAgeMs: 60_000,
-          leaseMs: 30_000,
-          concurrency: 2,
-          perPartner: 2,
-          retryDelayMs: () => 10,
-        },
-        instanceId: 'slots-test',
-        logger: silent,
-      });
+      const deliverer = delivererOf((attempt) => {
+        pushed.push(attempt.messageId);
+        return Promise.resolve({ kind: 'delivered', status: 200 });
+      }, 2);
 
       // Another session holds the message log: every settlement waits at its log entries.
       let unlock!: () => void;
