@@ -305,7 +305,7 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
     // answered: its work is done, and a slot held while the attempt waits for its settlement
     // stands idle. Attempts waiting to be settled are bounded too (UNSETTLED_PER_SLOT).
     const inFlight = new Set<Promise<void>>();
-    let pushing = 0;
+    /** Pushes not yet answered, by partner. */
     const perPartner = new Map<string, number>();
     const stopped = whenAborted(control.stopping);
     // Every attempt in flight listens on this signal: one per push slot, not a leak.
@@ -321,30 +321,21 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
 
     const start = (row: ClaimedDelivery): void => {
       perPartner.set(row.recipientId, (perPartner.get(row.recipientId) ?? 0) + 1);
-      pushing += 1;
-      let answered = false;
-      const answer = (): void => {
-        if (answered) return;
-        answered = true;
-        pushing -= 1;
+      const answered = (): void => {
         const left = (perPartner.get(row.recipientId) ?? 1) - 1;
         if (left === 0) perPartner.delete(row.recipientId);
         else perPartner.set(row.recipientId, left);
       };
       const started = performance.now();
       const task = attempt(row, cut.signal)
-        .then((outcome) => {
-          const elapsedMs = performance.now() - started;
-          answer();
-          return settle(row, outcome, elapsedMs, counts);
-        })
+        .finally(answered)
+        .then((outcome) => settle(row, outcome, performance.now() - started, counts))
         .catch((error: unknown) => {
           // Settling failed (the database): the row stays claimed and its lease brings it back.
           failure ??=
             error instanceof Error ? error : new Error('settling failed', { cause: error });
         })
         .finally(() => {
-          answer();
           inFlight.delete(task);
           settled += 1;
           if (waiting !== undefined && settled >= waiting.until) waiting.resolve();
@@ -362,6 +353,8 @@ export function createDeliverer(deps: DelivererDeps): Deliverer {
         // Taken before the claim: a commit that lands during the claim still wakes us after it.
         const woken = control.nextWake();
         const settledBefore = settled;
+        let pushing = 0;
+        for (const pushes of perPartner.values()) pushing += pushes;
         const claimed = await claimDue(db, {
           instanceId,
           leaseMs: policy.leaseMs,
