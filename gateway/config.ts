@@ -24,6 +24,8 @@ export interface Config {
   dbPoolSize: number;
   groupCommitLanes: number;
   groupCommitMax: number;
+  /** Undefined: 256 on PostgreSQL, 64 on PGlite. */
+  batchCommitMax: number | undefined;
   shutdownTimeoutMs: number;
   allowInsecureEndpoints: boolean;
   /** Default: DATA_DIR/signing-key.pem. */
@@ -89,8 +91,8 @@ function bearerSecret(raw: string | undefined): string | undefined {
   return token;
 }
 
-function integer(min: number, max: number, fallback: number) {
-  return (raw: string | undefined): number => {
+function integer<F extends number | undefined>(min: number, max: number, fallback: F) {
+  return (raw: string | undefined): number | F => {
     if (raw === undefined || raw === '') return fallback;
     if (!/^[0-9]+$/.test(raw)) throw new SettingProblem(`must be a whole number, got "${raw}"`);
     const value = Number(raw);
@@ -235,6 +237,14 @@ const SETTINGS = [
       'Most inbound documents committed in one transaction when they arrive together (each is acknowledged after that commit); 1 gives every document a transaction of its own.',
     defaultText: '32',
     parse: integer(1, 1000, 32),
+  },
+  {
+    env: 'BATCH_COMMIT_MAX',
+    key: 'batchCommitMax',
+    description:
+      "Most documents of one batch or dropped file committed in one transaction, in file order (each is acknowledged after that commit). Larger transactions pay the commit less often; on PGlite they also grow the embedded database's memory, hence its smaller default.",
+    defaultText: '256 (PGlite: 64)',
+    parse: integer(1, 1000, undefined),
   },
   {
     env: 'SHUTDOWN_TIMEOUT_MS',

@@ -99,12 +99,10 @@ export async function buildServices(
   });
   const outbox = { gatewayId: config.gatewayId, render: createRenderer(registry, formats.encode) };
   // Inbound documents commit in batches whose claims are made together (group-commit.ts).
-  const committer = (lanes: number) =>
-    createGroupCommitter(database.db, {
-      lanes,
-      maxBatch: config.groupCommitMax,
-      claim: logAndClaimInbound,
-    });
+  const committer = (lanes: number, maxBatch: number) =>
+    createGroupCommitter(database.db, { lanes, maxBatch, claim: logAndClaimInbound });
+  const pglite = database.kind === 'pglite';
+  const batchCommitMax = config.batchCommitMax ?? (pglite ? 64 : 256);
   return {
     config,
     database,
@@ -122,8 +120,9 @@ export async function buildServices(
       handlers,
       signer,
       enqueue: (trx, outbounds) => enqueueOutboundMany(trx, outbox, outbounds),
-      commit: committer(database.kind === 'pglite' ? 1 : config.groupCommitLanes),
-      commitInOrder: () => committer(1),
+      commit: committer(pglite ? 1 : config.groupCommitLanes, config.groupCommitMax),
+      commitInOrder: () => committer(1, batchCommitMax),
+      batchCommitMax,
     },
   };
 }

@@ -141,4 +141,19 @@ describe('a batch that depends on itself means what it means one by one', () => 
       (await offerRows([entries[0]!.assigned.itemId!, entries[2]!.assigned.itemId!])).length,
     ).toBe(2);
   });
+
+  it('takes the rest of a batch around a refused document in shared transactions, not one each', async () => {
+    const documents = Array.from({ length: 24 }, (_, i) =>
+      notice(i === 9 ? { releaseDate: '2020-01-01' } : {}),
+    );
+    const entries = await postNdjson(documents);
+    expect(entries.map((e) => e.status)).toEqual(
+      documents.map((_, i) => (i === 9 ? 'rejected' : 'accepted')),
+    );
+    const accepted = entries.filter((e) => e.status === 'accepted');
+    const rows = await offerRows(accepted.map((e) => e.assigned.itemId!));
+    expect(rows).toHaveLength(23);
+    // One each would be 23 transactions.
+    expect(new Set(rows.map((r) => r.change_txid)).size).toBeLessThanOrEqual(8);
+  });
 });

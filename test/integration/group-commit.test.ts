@@ -119,6 +119,45 @@ describe('the group committer', () => {
     expect(await names('doomed')).toEqual([]);
   });
 
+  it('after one unit fails, runs it alone between the units before and after it, each again one batch', async () => {
+    claimCalls.length = 0;
+    const burst = Array.from({ length: 10 }, (_, i) => `split-${i}`);
+    const outcomes = await Promise.allSettled(
+      burst.map((name, i) =>
+        i === 3
+          ? commit(async (trx) => {
+              await sql`insert into gc_rows (name) values (${name})`.execute(trx);
+              throw new Error('refused');
+            })
+          : i === 7
+            ? insert(name, 'split-1') // a claim that an earlier unit of the burst wins
+            : insert(name),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(
+      burst.map((_, i) => (i === 3 || i === 7 ? 'rejected' : 'fulfilled')),
+    );
+    expect((outcomes[3] as PromiseRejectedResult).reason).toHaveProperty('message', 'refused');
+    expect((outcomes[7] as PromiseRejectedResult).reason).toBeInstanceOf(ClaimLost);
+    // The burst fails at split-3, before any claim: split-0..2 go together, split-3 alone (it
+    // fails again, before its claim), split-4..9 together — where split-7 loses its claim, so
+    // split-4..6 go together, split-7 alone, split-8..9 together.
+    const after = [...burst.slice(4, 7), 'split-1', ...burst.slice(8)];
+    expect(claimCalls).toEqual([
+      burst.slice(0, 3),
+      after,
+      burst.slice(4, 7),
+      ['split-1'],
+      burst.slice(8),
+    ]);
+    expect(await names('split-%')).toEqual([
+      ...burst.slice(0, 3),
+      ...burst.slice(4, 7),
+      ...burst.slice(8),
+    ]);
+    expect(await transactionsOf('split-%')).toBe(3);
+  });
+
   it('a unit whose claim is lost is rolled back alone, with ClaimLost; the others are committed', async () => {
     await insert('first-holder', 'held');
     const outcomes = await Promise.allSettled([
@@ -186,7 +225,7 @@ describe('the group committer', () => {
     expect(await transactionsOf('g-%')).toBe(1);
   });
 
-  it('runs every unit again alone, without gathering, when a gathered write refuses', async () => {
+  it('runs the batch again in halves while a gathered write refuses, down to units alone, which do not gather', async () => {
     const seen: { name: string; gathering: boolean }[] = [];
     const refuse: GatheredWrite<string> = async (trx, items) => {
       // Writes, then refuses: what it wrote must go with the rolled-back batch.
@@ -206,8 +245,10 @@ describe('the group committer', () => {
         }),
       ),
     );
+    // refused-1..3 together, refused; refused-1..2 together, refused; each alone.
     expect(seen).toEqual([
       ...units.map((name) => ({ name, gathering: true })),
+      ...units.slice(0, 2).map((name) => ({ name, gathering: true })),
       ...units.map((name) => ({ name, gathering: false })),
     ]);
     expect(await names('refused-%')).toEqual(units);

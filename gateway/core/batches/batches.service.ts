@@ -80,9 +80,11 @@ export async function* receiveBatch(
   request: BatchRequest,
 ): AsyncGenerator<BatchEntry> {
   // The documents are admitted one by one and committed in order through a lane of their own,
-  // up to WINDOW of them awaiting their commit: consecutive documents share transactions, and a
-  // later one (a revision) never takes effect before an earlier one.
+  // consecutive documents sharing a transaction (up to batchCommitMax), and a later one (a
+  // revision) never taking effect before an earlier one. Twice batchCommitMax of them may await
+  // their commit: the next transaction's documents are admitted while one commits.
   const inOrder: PipelineDeps = { ...deps, commit: deps.commitInOrder() };
+  const window = 2 * deps.batchCommitMax;
   const skip = request.skip ?? 0;
   const pending: Promise<BatchEntry>[] = [];
   let position = 0;
@@ -101,7 +103,7 @@ export async function* receiveBatch(
         );
         if (item.kind === 'broken') break;
       }
-      if (pending.length >= WINDOW) yield await pending.shift()!;
+      if (pending.length >= window) yield await pending.shift()!;
     }
     while (pending.length > 0) yield await pending.shift()!;
   } finally {
@@ -109,9 +111,6 @@ export async function* receiveBatch(
     await Promise.allSettled(pending);
   }
 }
-
-/** Documents admitted ahead of the one being answered. */
-const WINDOW = 64;
 
 export function rejection(
   position: number,

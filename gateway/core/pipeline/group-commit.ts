@@ -16,19 +16,23 @@
  * Units are taken first come, first served; with one lane they also commit in that order.
  *
  * Gathered writes: a unit that shares its transaction may leave a write to the end of the batch
- * (`gather`), made for all the units that left one of its kind in one statement, after the
- * units and before the claims. The write either applies to every one of them or refuses (false)
- * and changes nothing; a refusal sends every unit of the batch to run again alone, where nothing
- * is gathered and each unit makes its write itself — and meets whatever it would have met. A unit
- * must not gather a write that a later unit of the same batch would need to see and could do
- * without: a later unit that misses it must fail (and so rerun everyone alone), not decide
- * otherwise — or, when it cannot tell, throw RunAlone whenever it shares a transaction.
+ * (`gather`), made for all the units that left one of its kind in one statement, after the units
+ * and before the claims. The write either applies to every one of them or refuses (false) and
+ * changes nothing; a refusal sends the batch to run again in smaller batches, down to units alone,
+ * where nothing is gathered and each unit makes its write itself — and meets whatever it would have
+ * met (see below). A unit must not gather a write that a later unit of the same batch would need to
+ * see and could do without: a later unit that misses it must fail (and so run again alone, once the
+ * units before it are committed), not decide otherwise — or, when it cannot tell, throw RunAlone
+ * whenever it shares a transaction.
  *
  * All or nothing: if any unit of a batch throws (a business refusal, a duplicate, a lost
- * connection), loses its claim or has its gathered write refused, the whole batch is rolled back
- * and every unit is run again alone, in a transaction of its own — exactly what it would have met
- * without group commit. A unit must therefore do nothing outside its transaction that cannot be
- * done twice (building and signing a receipt is fine; sending a message is not — that is what
+ * connection) or loses its claim, the whole batch is rolled back; that unit runs again alone, in a
+ * transaction of its own — exactly what it would have met without group commit — and the units
+ * before it and after it run again as two batches, in that order (each all or nothing again): one
+ * refusal in a batch of hundreds costs two more transactions, not hundreds. When the failure is no
+ * one unit's (a gathered write refused), the batch runs again in halves, each halved again while it
+ * fails, down to units alone. A unit must therefore do nothing outside its transaction that cannot
+ * be done twice (building and signing a receipt is fine; sending a message is not — that is what
  * the outbox is for). A unit alone that is a deadlock victim runs again, up to three times.
  */
 import type { Kysely, Transaction } from 'kysely';
@@ -84,8 +88,8 @@ export class ClaimLost extends Error {
 
 /**
  * Thrown by a unit that must not share its transaction — it could miss a write gathered before
- * it and still succeed, deciding otherwise: the batch is undone, and every unit runs again alone
- * (this one without `gather`, so it does not throw again).
+ * it and still succeed, deciding otherwise: the batch is undone, and this unit runs again alone
+ * (without `gather`, so it does not throw again) once the units before it are committed.
  */
 export class RunAlone extends Error {}
 
@@ -123,6 +127,8 @@ export function createGroupCommitter<C>(
 
   async function runBatch(batch: readonly Pending<C>[], attempt = 1): Promise<void> {
     let values: unknown[];
+    // The unit that failed the batch, when the failure is its own (it threw, or lost its claim).
+    let failedAt: number | undefined;
     try {
       values = await db.transaction().execute(async (trx) => {
         const gathered = new Map<GatheredWrite<unknown>, unknown[]>();
@@ -135,7 +141,14 @@ export function createGroupCommitter<C>(
                 else items.push(item);
               };
         const ran: (UnitDone<C, unknown> | (() => UnitDone<C, unknown>))[] = [];
-        for (const pending of batch) ran.push(await pending.unit(trx, gather));
+        for (const [i, pending] of batch.entries()) {
+          try {
+            ran.push(await pending.unit(trx, gather));
+          } catch (error) {
+            failedAt = i;
+            throw error;
+          }
+        }
         for (const [write, items] of gathered) {
           if (!(await write(trx, items))) throw new GatheredWriteRefused();
         }
@@ -146,7 +159,11 @@ export function createGroupCommitter<C>(
           trx,
           done.map((d) => d.claim),
         );
-        if (won.length !== done.length || won.includes(false)) throw new ClaimLost();
+        if (won.length !== done.length) throw new ClaimLost();
+        if (won.includes(false)) {
+          failedAt = won.indexOf(false);
+          throw new ClaimLost();
+        }
         return done.map((d) => d.value);
       });
     } catch (error) {
@@ -158,8 +175,8 @@ export function createGroupCommitter<C>(
         }
         return batch[0]!.reject(error);
       }
-      // Someone in the batch failed, and took the others down with it: each goes again alone.
-      for (const pending of batch) await runBatch([pending]);
+      // Each part runs again as a batch of its own (all or nothing), in order.
+      for (const part of partsAfterFailure(batch, failedAt)) await runBatch(part);
       return;
     }
     batch.forEach((pending, i) => pending.resolve(values[i]));
@@ -190,4 +207,17 @@ export function createGroupCommitter<C>(
       queue.push({ unit, resolve: (value) => resolve(value as T), reject });
       schedulePump();
     });
+}
+
+/**
+ * One unit failed and took the others down with it: it goes alone, between the units before it
+ * and the units after it. A failure that is no one unit's (a gathered write refused): the batch
+ * in halves, which split again as long as they fail.
+ */
+function partsAfterFailure<P>(batch: readonly P[], failedAt: number | undefined): P[][] {
+  const parts =
+    failedAt === undefined
+      ? [batch.slice(0, Math.ceil(batch.length / 2)), batch.slice(Math.ceil(batch.length / 2))]
+      : [batch.slice(0, failedAt), [batch[failedAt]!], batch.slice(failedAt + 1)];
+  return parts.filter((part) => part.length > 0);
 }

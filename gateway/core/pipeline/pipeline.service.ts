@@ -84,6 +84,8 @@ export interface PipelineDeps {
   commit: Committer<InboundClaim>;
   /** A commit lane of its own, first in first committed: a batch's documents, in file order. */
   commitInOrder: () => Committer<InboundClaim>;
+  /** Most documents that commitInOrder commits in one transaction. */
+  batchCommitMax: number;
 }
 
 export interface InboundRequest {
