@@ -207,8 +207,9 @@ export async function startGateway(
   const localAdminToken = lock === undefined ? undefined : randomBytes(32).toString('base64url');
   let server: RunningServer | undefined;
   let jobs: RunningJobs | undefined;
+  let services: AppDeps | undefined;
   try {
-    const services = await buildServices(config, database, logger, localAdminToken);
+    services = await buildServices(config, database, logger, localAdminToken);
     if (config.role !== 'jobs') {
       server = await listen(createApp(services), config.host, config.port);
       lock?.update({ adminUrl: server.url, localToken: localAdminToken });
@@ -221,6 +222,7 @@ export async function startGateway(
     }
   } catch (error) {
     await server?.close(0);
+    await services?.pipeline.signer.close();
     await database.close();
     lock?.release();
     throw error;
@@ -242,6 +244,7 @@ export async function startGateway(
         // In-flight requests and job runs finish side by side, each within the shutdown timeout;
         // the database closes only after both.
         await Promise.all([server?.close(config.shutdownTimeoutMs), jobs?.stop()]);
+        await services.pipeline.signer.close();
         if (options.database === undefined) await database.close();
         lock?.release();
         logger.info('gateway stopped');

@@ -41,7 +41,8 @@ export async function openAdminChannel(config: Readonly<Config>): Promise<AdminC
   }
   const { database, lock } = await openMigratedDatabase(config);
   const token = randomBytes(32).toString('base64url');
-  const app = createApp(await buildServices(config, database, createLogger('silent'), token));
+  const services = await buildServices(config, database, createLogger('silent'), token);
+  const app = createApp(services);
   return {
     async request(method, path, body) {
       const response = await app.request(path, {
@@ -52,6 +53,7 @@ export async function openAdminChannel(config: Readonly<Config>): Promise<AdminC
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     },
     async close() {
+      await services.pipeline.signer.close();
       await database.close();
       lock?.release();
     },

@@ -44,7 +44,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
           body: body === undefined ? undefined : JSON.stringify(body),
         }),
       ),
-    close: () => database.close(),
+    close: async () => {
+      await services.pipeline.signer.close();
+      await database.close();
+    },
   };
 }
 

@@ -26,7 +26,7 @@ describe('receipts', () => {
     'are valid with a key id beginning with %s, and verify',
     async (first) => {
       const signer = await signerWhoseKeyIdBegins(first);
-      const receipt = buildReceipt(
+      const receipt = await buildReceipt(
         {
           gatewayId: 'NAKADACHI',
           messageId: 'SELLER-A-0001',

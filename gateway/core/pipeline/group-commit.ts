@@ -40,15 +40,15 @@ import { isConflictVictim } from '../../db/database.ts';
 import type { Database } from '../../db/tables.ts';
 
 /**
- * A unit's work in the transaction: the value it answers with, and what it claims — or, when it
- * gathered a write whose outcome it needs, a function that gives them once the batch's gathered
- * writes are made. `gather` is there when the unit shares its transaction with others, undefined
- * when it runs alone.
+ * A unit's work in the transaction: the value it answers with, and what it claims — or a function
+ * that gives them once the batch's gathered writes are made (when it gathered a write whose
+ * outcome it needs, or is still finishing work of its own off the thread). `gather` is there when
+ * the unit shares its transaction with others, undefined when it runs alone.
  */
 export type Unit<C, T> = (
   trx: Transaction<Database>,
   gather: Gather | undefined,
-) => Promise<UnitDone<C, T> | (() => UnitDone<C, T>)>;
+) => Promise<UnitDone<C, T> | (() => UnitDone<C, T> | Promise<UnitDone<C, T>>)>;
 
 export interface UnitDone<C, T> {
   claim: C;
@@ -140,7 +140,7 @@ export function createGroupCommitter<C>(
                 if (items === undefined) gathered.set(write as GatheredWrite<unknown>, [item]);
                 else items.push(item);
               };
-        const ran: (UnitDone<C, unknown> | (() => UnitDone<C, unknown>))[] = [];
+        const ran: Awaited<ReturnType<Unit<C, unknown>>>[] = [];
         for (const [i, pending] of batch.entries()) {
           try {
             ran.push(await pending.unit(trx, gather));
@@ -152,8 +152,8 @@ export function createGroupCommitter<C>(
         for (const [write, items] of gathered) {
           if (!(await write(trx, items))) throw new GatheredWriteRefused();
         }
-        const done = ran.map((unitDone) =>
-          typeof unitDone === 'function' ? unitDone() : unitDone,
+        const done = await Promise.all(
+          ran.map(async (unitDone) => (typeof unitDone === 'function' ? unitDone() : unitDone)),
         );
         const won = await options.claim(
           trx,

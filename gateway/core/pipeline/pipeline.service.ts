@@ -298,10 +298,10 @@ export async function commitDocument(
         );
       }
       // The receipt names what the handlers assigned: known now, or once gathered writes are made.
-      const done = (): UnitDone<InboundClaim, CanonicalDocument> => {
+      const done = async (): Promise<UnitDone<InboundClaim, CanonicalDocument>> => {
         const result = mergeResults(results.map((r) => (typeof r === 'function' ? r() : r)));
         const assigned = result.assigned ?? {};
-        const receipt = buildReceipt(
+        const receipt = await buildReceipt(
           {
             gatewayId: deps.gatewayId,
             messageId: header.messageId,
@@ -329,7 +329,11 @@ export async function commitDocument(
         };
         return { claim, value: receipt };
       };
-      return results.some((r) => typeof r === 'function') ? done : done();
+      if (results.some((r) => typeof r === 'function')) return done;
+      // Known now: the receipt is signed (off the thread) while the transaction goes on.
+      const signed = done();
+      signed.catch(() => undefined); // the committer awaits it, unless the batch fails first
+      return () => signed;
     });
     return { kind: 'accepted', receipt, replayed: false };
   } catch (error) {
@@ -399,7 +403,7 @@ async function reject(
   const receipt =
     messageId === undefined
       ? undefined
-      : buildReceipt(
+      : await buildReceipt(
           {
             gatewayId: deps.gatewayId,
             messageId,

@@ -22,7 +22,11 @@ export interface ReceiptInput {
   errors: readonly ErrorDetail[];
 }
 
-export function buildReceipt(input: ReceiptInput, signer: Signer): CanonicalDocument {
+/** The receipt, signed on the signing worker (see signer.ts). */
+export async function buildReceipt(
+  input: ReceiptInput,
+  signer: Signer,
+): Promise<CanonicalDocument> {
   const receiptId = newId(`${input.gatewayId}-R`);
   const receivedAt = input.receivedAt.toISOString();
   const unsigned = {
@@ -36,6 +40,7 @@ export function buildReceipt(input: ReceiptInput, signer: Signer): CanonicalDocu
     errors: input.errors.map(({ path, code, message }) => ({ path, code, message })),
     keyId: signer.keyId,
   };
+  const signature = await signer.signOffThread(JSON.stringify(unsigned));
   return {
     header: {
       messageId: receiptId,
@@ -45,6 +50,6 @@ export function buildReceipt(input: ReceiptInput, signer: Signer): CanonicalDocu
       recipient: input.sender,
       inReplyTo: input.messageId,
     },
-    body: { ...unsigned, signature: signer.sign(JSON.stringify(unsigned)) },
+    body: { ...unsigned, signature },
   };
 }
