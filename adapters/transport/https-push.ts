@@ -10,6 +10,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import {
   Agent as HttpAgent,
@@ -20,7 +21,6 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { RETRY_AFTER_CEILING_MS } from './backoff.ts';
 import { checkEndpointUrl, hostOf, isLocalhostName, isPublicAddress } from './endpoint-guard.ts';
 
@@ -235,21 +235,15 @@ function prepare(
     typeof request.body === 'string'
       ? Buffer.from(request.body, 'utf8')
       : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-  // standardwebhooks signs the body as a UTF-8 string; other bytes would not survive the decode
-  // and the partner's verification over the raw bytes would fail.
+  // Partners verify with Standard Webhooks libraries, which take the body as a UTF-8 string; other
+  // bytes would not survive their decode, and the verification would fail.
   if (typeof request.body !== 'string' && !isUtf8(body)) {
     return invalid('body is not valid UTF-8 and cannot be signed');
   }
-  let signature: string;
-  const now = new Date();
-  try {
-    // A string is signed as is; a Buffer would be decoded back to one inside the library.
-    const payload = typeof request.body === 'string' ? request.body : body;
-    signature = new Webhook(request.secret).sign(request.messageId, now, payload);
-  } catch (error) {
-    // Never echo the secret; the library's message does not contain it.
-    return invalid(`cannot sign with the partner secret: ${messageOf(error)}`);
-  }
+  const key = secretKey(request.secret);
+  // Never echo the secret.
+  if (key === undefined) return invalid('the partner secret is not whsec_ and base64');
+  const seconds = Math.floor(Date.now() / 1000);
   return {
     body,
     headers: {
@@ -257,10 +251,28 @@ function prepare(
       'content-length': body.byteLength,
       'user-agent': USER_AGENT,
       'webhook-id': request.messageId,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-      'webhook-signature': signature,
+      'webhook-timestamp': String(seconds),
+      'webhook-signature': webhookSignature(key, request.messageId, seconds, body),
     },
   };
+}
+
+/**
+ * The Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under
+ * the secret's key. Made with node:crypto, not the standardwebhooks library, whose SHA-256 is
+ * written in JavaScript: ~20 µs per push against ~3. The tests verify it with the library.
+ */
+function webhookSignature(key: Buffer, messageId: string, seconds: number, body: Buffer): string {
+  const hmac = createHmac('sha256', key).update(`${messageId}.${seconds}.`).update(body);
+  return `v1,${hmac.digest('base64')}`;
+}
+
+const SECRET = /^(?:whsec_)?((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/;
+
+/** The key of a `whsec_<base64>` secret (as the library reads it), undefined when it has none. */
+function secretKey(secret: string): Buffer | undefined {
+  const base64 = SECRET.exec(secret)?.[1];
+  return base64 === undefined || base64 === '' ? undefined : Buffer.from(base64, 'base64');
 }
 
 function invalid(detail: string): Extract<PushOutcome, { kind: 'permanent' }> {

@@ -365,6 +365,7 @@ describe('push: requests we refuse to send', () => {
     ['an empty message id', { messageId: '' }],
     ['a message id with a newline', { messageId: 'GW\r\nx: y' }],
     ['an empty secret', { secret: 'whsec_' }],
+    ['a secret that is not base64', { secret: 'whsec_not base64!' }],
     ['a body that is not UTF-8', { body: Uint8Array.of(0xff, 0xfe, 0x00) }],
     ['a content type with a newline', { contentType: 'text/plain\r\nx-evil: 1' }],
   ])('%s is permanent INVALID_REQUEST', async (_name, overrides) => {
