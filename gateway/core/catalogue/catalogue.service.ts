@@ -76,7 +76,7 @@ async function applyItemNotice({
     };
     if (gather !== undefined) {
       // Sharing its transaction: inserted with the batch's other new items, which also send
-      // the notices to immediate subscribers (or, refused, every document runs again alone).
+      // the notices to immediate subscribers (or, refused, the batch runs again in halves).
       gather(insertNewItemsTogether, { ...newItem, send });
       return { itemId, immediateSubscribers: false };
     }

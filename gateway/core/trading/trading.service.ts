@@ -118,7 +118,7 @@ const handlePurchaseReservation: DocumentHandler = async ({
   };
   if (gather !== undefined) {
     // Sharing its transaction: inserted with the batch's other new reservations, which also
-    // send the notices to immediate subscribers (or, refused, every document runs again alone).
+    // send the notices to immediate subscribers (or, refused, the batch runs again in halves).
     gather(insertReservationsTogether, { ...reservation, send });
     return result;
   }
@@ -176,8 +176,8 @@ const handleOrderBid: DocumentHandler = async ({ trx, sender, document, gather }
       note: body.note ?? null,
     };
     if (gather !== undefined) {
-      // Sharing its transaction: saved with the batch's other bids (or, refused, every document
-      // runs again alone); the receipt names the bid as stored, known once it is.
+      // Sharing its transaction: saved with the batch's other bids (or, refused, the batch runs
+      // again in halves); the receipt names the bid as stored, known once it is.
       const gathered: GatheredBid = { bid, saved: undefined };
       gather(upsertBidsTogether, gathered);
       return () => {
