@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchFormat } from '../../adapters/codec/batch-split.ts';
 import { GatewayError } from '../../gateway/core/errors.ts';
 import { createApp } from '../../gateway/http/app.ts';
+import { createLogger } from '../../gateway/logger.ts';
+import { buildServices } from '../../gateway/main.ts';
 import {
   expectEntries,
   itemNotice,
@@ -22,6 +24,7 @@ import { post } from '../support/documents.ts';
 import {
   registerPartner,
   startTestGateway,
+  testConfig,
   type RegisteredPartner,
   type TestGateway,
 } from '../support/gateway.ts';
@@ -142,6 +145,36 @@ describe('a batch committed in shared transactions', () => {
     expect(logged.map((row) => Buffer.from(row.body!).toString('utf8'))).toEqual(documents);
     expect(logged.map((row) => row.digest)).toEqual(documents.map((d) => sha256(d)));
     expect(new Set(logged.map((row) => row.txid)).size).toBeLessThan(documents.length);
+  });
+
+  it('takes at most BATCH_COMMIT_MAX documents into one transaction', async () => {
+    const services = await buildServices(
+      testConfig({ BATCH_COMMIT_MAX: '4' }),
+      gateway.database,
+      createLogger('silent'),
+      undefined,
+    );
+    try {
+      const documents = Array.from({ length: 14 }, () => JSON.stringify(itemNotice(seller.id)));
+      const response = await postBatch(
+        `${documents.join('\n')}\n`,
+        'application/x-ndjson',
+        seller.apiKey,
+        {},
+        createApp(services),
+      );
+      const entries = readReceipts(await response.text(), 'ndjson');
+      expect(entries.map((e) => e.status)).toEqual(documents.map(() => 'accepted'));
+      const { rows } = await sql<{ documents: number }>`
+        select count(*)::int as documents from message_log
+         where message_id in (${sql.join(entries.map((e) => e.messageId!))})
+         group by txid order by min(id)`.execute(gateway.database.db);
+      expect(rows.every((row) => row.documents <= 4)).toBe(true);
+      expect(rows.some((row) => row.documents > 1)).toBe(true);
+      expect(rows.reduce((sum, row) => sum + row.documents, 0)).toBe(14);
+    } finally {
+      await services.pipeline.signer.close();
+    }
   });
 });
 
