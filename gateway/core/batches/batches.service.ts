@@ -82,11 +82,18 @@ export async function* receiveBatch(
   // The documents are admitted one by one and committed in order through a lane of their own,
   // consecutive documents sharing a transaction (up to batchCommitMax), and a later one (a
   // revision) never taking effect before an earlier one. Twice batchCommitMax of them may await
-  // their commit: the next transaction's documents are admitted while one commits.
+  // their commit, the next transaction's documents admitted while one commits — and no more than
+  // WINDOW_BYTES of them, which bounds the memory a batch holds and a transaction's parameters.
   const inOrder: PipelineDeps = { ...deps, commit: deps.commitInOrder() };
   const window = 2 * deps.batchCommitMax;
   const skip = request.skip ?? 0;
-  const pending: Promise<BatchEntry>[] = [];
+  const pending: { entry: Promise<BatchEntry>; bytes: number }[] = [];
+  let pendingBytes = 0;
+  const next = (): Promise<BatchEntry> => {
+    const { entry, bytes } = pending.shift()!;
+    pendingBytes -= bytes;
+    return entry;
+  };
   let position = 0;
   try {
     for await (const item of request.items) {
@@ -95,22 +102,28 @@ export async function* receiveBatch(
       if (request.stop?.aborted) break;
       if (item.kind === 'document') {
         const { entry, storageFailed } = await receiveItem(inOrder, request, item, position);
-        pending.push(entry);
+        pending.push({ entry, bytes: item.bytes.byteLength });
+        pendingBytes += item.bytes.byteLength;
         if (storageFailed) break; // nothing after it is taken; it throws when its turn comes
       } else {
-        pending.push(
-          Promise.resolve(rejection(position, item.code, item.message, item.kind === 'broken')),
-        );
+        const entry = rejection(position, item.code, item.message, item.kind === 'broken');
+        pending.push({ entry: Promise.resolve(entry), bytes: 0 });
         if (item.kind === 'broken') break;
       }
-      if (pending.length >= window) yield await pending.shift()!;
+      while (pending.length >= window || pendingBytes > WINDOW_BYTES) yield await next();
     }
-    while (pending.length > 0) yield await pending.shift()!;
+    while (pending.length > 0) yield await next();
   } finally {
     // Stopped early (a consumer's break, a storage failure): let the rest settle, unobserved.
-    await Promise.allSettled(pending);
+    await Promise.allSettled(pending.map((p) => p.entry));
   }
 }
+
+/**
+ * Bytes of the documents admitted ahead, at most: a file of large documents (up to 1 MiB each)
+ * holds no more than this awaiting its commit, nor puts more into one transaction.
+ */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
 
 export function rejection(
   position: number,
