@@ -255,6 +255,34 @@ describe('the group committer', () => {
     expect(await transactionsOf('refused-%')).toBe(3);
   });
 
+  it('runs every unit again alone when the batch fails as a whole, not in any unit', async () => {
+    const calls: string[][] = [];
+    // The claims statement of a shared transaction fails (as a deadlock or a lost connection
+    // would): no unit is to blame.
+    const failsShared: MakeClaims<string> = async (trx, names) => {
+      calls.push([...names]);
+      if (names.length > 1) throw new Error('the connection was lost');
+      return claim(trx, names);
+    };
+    const committer = createGroupCommitter(database.db, {
+      lanes: 1,
+      maxBatch: 16,
+      claim: failsShared,
+    });
+    const units = ['whole-1', 'whole-2', 'whole-3', 'whole-4'];
+    const inserted = await Promise.all(
+      units.map((name) =>
+        committer(async (trx) => {
+          await sql`insert into gc_rows (name) values (${name})`.execute(trx);
+          return { claim: name, value: name };
+        }),
+      ),
+    );
+    expect(inserted).toEqual(units);
+    expect(calls).toEqual([units, ...units.map((name) => [name])]);
+    expect(await transactionsOf('whole-%')).toBe(4);
+  });
+
   it('gives a unit that runs alone nothing to gather with', async () => {
     expect(
       await commit((_trx, gather) => Promise.resolve({ claim: 'lonely', value: gather })),

@@ -29,11 +29,13 @@
  * connection) or loses its claim, the whole batch is rolled back; that unit runs again alone, in a
  * transaction of its own — exactly what it would have met without group commit — and the units
  * before it and after it run again as two batches, in that order (each all or nothing again): one
- * refusal in a batch of hundreds costs two more transactions, not hundreds. When the failure is no
- * one unit's (a gathered write refused), the batch runs again in halves, each halved again while it
- * fails, down to units alone. A unit must therefore do nothing outside its transaction that cannot
- * be done twice (building and signing a receipt is fine; sending a message is not — that is what
- * the outbox is for). A unit alone that is a deadlock victim runs again, up to three times.
+ * refusal in a batch of hundreds costs two more transactions, not hundreds. A gathered write
+ * refused is no one unit's: the batch runs again in halves, each halved again while it fails, down
+ * to units alone. Any other failure of the batch as a whole (a lost connection, a deadlock in the
+ * claims) runs every unit again alone. A unit must therefore do nothing outside its transaction
+ * that cannot be done twice (building and signing a receipt is fine; sending a message is not —
+ * that is what the outbox is for). A unit alone that is a deadlock victim runs again, up to three
+ * times.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { isConflictVictim } from '../../db/database.ts';
@@ -176,7 +178,7 @@ export function createGroupCommitter<C>(
         return batch[0]!.reject(error);
       }
       // Each part runs again as a batch of its own (all or nothing), in order.
-      for (const part of partsAfterFailure(batch, failedAt)) await runBatch(part);
+      for (const part of partsAfterFailure(batch, failedAt, error)) await runBatch(part);
       return;
     }
     batch.forEach((pending, i) => pending.resolve(values[i]));
@@ -210,14 +212,24 @@ export function createGroupCommitter<C>(
 }
 
 /**
- * One unit failed and took the others down with it: it goes alone, between the units before it
- * and the units after it. A failure that is no one unit's (a gathered write refused): the batch
- * in halves, which split again as long as they fail.
+ * How a failed batch runs again. One unit failed and took the others down with it: it goes alone,
+ * between the units before it and the units after it. A gathered write refused: the batch in
+ * halves, which split again as long as they fail. Anything else (a lost connection, a deadlock in
+ * the claims): every unit alone, as it would have run without group commit.
  */
-function partsAfterFailure<P>(batch: readonly P[], failedAt: number | undefined): P[][] {
-  const parts =
-    failedAt === undefined
-      ? [batch.slice(0, Math.ceil(batch.length / 2)), batch.slice(Math.ceil(batch.length / 2))]
-      : [batch.slice(0, failedAt), [batch[failedAt]!], batch.slice(failedAt + 1)];
-  return parts.filter((part) => part.length > 0);
+function partsAfterFailure<P>(
+  batch: readonly P[],
+  failedAt: number | undefined,
+  error: unknown,
+): P[][] {
+  if (failedAt !== undefined) {
+    return [batch.slice(0, failedAt), [batch[failedAt]!], batch.slice(failedAt + 1)].filter(
+      (part) => part.length > 0,
+    );
+  }
+  if (error instanceof GatheredWriteRefused) {
+    const half = Math.ceil(batch.length / 2);
+    return [batch.slice(0, half), batch.slice(half)];
+  }
+  return batch.map((unit) => [unit]);
 }
