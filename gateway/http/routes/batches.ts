@@ -42,7 +42,7 @@ import { isStorageUnavailable } from '../../db/database.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
 import type { AppEnv } from '../env.ts';
-import { startSignatureCheck, type StreamedSignature } from '../streamed-signature.ts';
+import { startSignatureCheck, type StreamedSignature } from '../request-signature.ts';
 
 export interface BatchRouteDeps {
   pipeline: PipelineDeps;

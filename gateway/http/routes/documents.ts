@@ -2,7 +2,6 @@
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Kysely } from 'kysely';
-import { Webhook } from 'standardwebhooks';
 import {
   CONTENT_TYPES,
   inboundFormatOf,
@@ -16,6 +15,7 @@ import { receiveDocument, type PipelineDeps } from '../../core/pipeline/pipeline
 import { rememberRequestSignature } from '../../core/pipeline/request-signatures.ts';
 import type { Database } from '../../db/tables.ts';
 import type { AppEnv } from '../env.ts';
+import { startSignatureCheck } from '../request-signature.ts';
 import { statusFor } from '../errors.ts';
 
 export interface DocumentRouteDeps {
@@ -42,20 +42,14 @@ async function verifyRequestSignature(
 ): Promise<void> {
   const { partner, signingSecret } = c.get('caller');
   if (!partner.requireSignedRequests) return;
-  const headers = {
-    'webhook-id': c.req.header('webhook-id') ?? '',
-    'webhook-timestamp': c.req.header('webhook-timestamp') ?? '',
-    'webhook-signature': c.req.header('webhook-signature') ?? '',
-  };
-  try {
-    new Webhook(signingSecret).verify(Buffer.from(bytes).toString('utf8'), headers);
-  } catch (error) {
-    throw new GatewayError(
-      'BAD_SIGNATURE',
-      `request signature refused: ${(error as Error).message}`,
-    );
-  }
-  if (!(await rememberRequestSignature(db, partner.id, headers['webhook-id']))) {
+  const signature = startSignatureCheck(signingSecret, {
+    id: c.req.header('webhook-id'),
+    timestamp: c.req.header('webhook-timestamp'),
+    signature: c.req.header('webhook-signature'),
+  });
+  signature.update(bytes);
+  signature.verify();
+  if (!(await rememberRequestSignature(db, partner.id, signature.id))) {
     throw new GatewayError(
       'BAD_SIGNATURE',
       'request signature refused: this webhook-id was already used (replay)',

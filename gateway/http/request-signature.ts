@@ -1,8 +1,11 @@
 /**
- * Standard Webhooks request signatures over a body too large to hold: the HMAC-SHA256 of
- * `id.timestamp.body` is computed as the body streams past, and checked before any of it is
- * processed (the batch route spools the body to disk first). Same scheme, tolerance and messages
- * as `POST /v1/documents`, which verifies whole bodies with the standardwebhooks library.
+ * Standard Webhooks request signatures of partners that must sign: the HMAC-SHA256 of
+ * `id.timestamp.body` under the partner's secret, over the exact bytes received, within five
+ * minutes of the timestamp, with the standardwebhooks library's refusal messages. A batch's body
+ * is too large to hold, so the HMAC is computed as it streams past and checked before any of it is
+ * processed (the batch route spools the body to disk first); `POST /v1/documents` feeds its whole
+ * body at once. Made with node:crypto: the library's SHA-256 is written in JavaScript (~20 µs per
+ * 1 KB document against ~3); the tests sign with the library.
  */
 import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
 import { GatewayError } from '../core/errors.ts';
