@@ -15,8 +15,8 @@ import { receiveDocument, type PipelineDeps } from '../../core/pipeline/pipeline
 import { rememberRequestSignature } from '../../core/pipeline/request-signatures.ts';
 import type { Database } from '../../db/tables.ts';
 import type { AppEnv } from '../env.ts';
-import { startSignatureCheck } from '../request-signature.ts';
 import { statusFor } from '../errors.ts';
+import { startSignatureCheck } from '../request-signature.ts';
 
 export interface DocumentRouteDeps {
   pipeline: PipelineDeps;
