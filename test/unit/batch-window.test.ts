@@ -56,9 +56,10 @@ async function admittedAhead(count: number, size: number, batchCommitMax: number
     commitInOrder: () => heldLane,
     batchCommitMax,
   } as unknown as PipelineDeps;
-  const items = Array.from({ length: count }, (): BatchItem => {
-    return { kind: 'document', bytes: new Uint8Array(size) };
-  });
+  const items = Array.from({ length: count }, (): BatchItem => ({
+    kind: 'document',
+    bytes: new Uint8Array(size),
+  }));
   const batch = receiveBatch(deps, {
     sender: seller,
     items: asyncItems(items),

@@ -42,7 +42,7 @@ import { isStorageUnavailable } from '../../db/database.ts';
 import type { Database } from '../../db/tables.ts';
 import type { Logger } from '../../logger.ts';
 import type { AppEnv } from '../env.ts';
-import { startSignatureCheck, type StreamedSignature } from '../request-signature.ts';
+import { startSignatureCheck, type RequestSignature } from '../request-signature.ts';
 
 export interface BatchRouteDeps {
   pipeline: PipelineDeps;
@@ -135,7 +135,7 @@ function tooLarge(limit: number): GatewayError {
 async function spoolBody(
   c: Context<AppEnv>,
   deps: BatchRouteDeps,
-  signature: StreamedSignature | undefined,
+  signature: RequestSignature | undefined,
 ): Promise<string> {
   await mkdir(deps.spoolDir, { recursive: true, mode: 0o700 });
   const file = path.join(deps.spoolDir, `batch-${randomBytes(9).toString('base64url')}`);
