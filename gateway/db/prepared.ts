@@ -15,6 +15,12 @@
  * unique key, and leaves the planner no other way: a lookup is an EXISTS or LATERAL subquery with
  * OFFSET 0, which is run per row through the key's index — never joined, hashed or scanned.
  * statement-plans.test.ts plans each one as on a new database and checks.
+ *
+ * Many rows go to one statement as one JSON array, read with `rows from (json_to_recordset($1::json)
+ * as (…)) with ordinality`, so the text is the same however many rows there are: one
+ * JSON.stringify makes the parameter, where an array parameter per column cost pg's escaping of
+ * every element. Numbers that may pass 2^53 (money in minor units) go as JSON strings. Their bytes
+ * go beside, packed into one bytea (packBytes), sent as they are.
  */
 import { CompiledQuery } from 'kysely';
 
@@ -43,20 +49,21 @@ export function statementNameOf(text: string): string | undefined {
 }
 
 /**
- * Rows as the parameters of a statement that reads them through `unnest`: one array per getter,
- * in the order of the getters, each in the order of the rows.
+ * Many rows' bytes as one bytea parameter, laid end to end, sent as they are (both drivers send
+ * a Buffer in binary): row i's bytes are `substring($n from at[i] + 1 for length[i])`.
  */
-export function arrayColumns<R>(
-  rows: readonly R[],
-  getters: readonly ((row: R) => unknown)[],
-): unknown[][] {
-  return getters.map((get) => rows.map(get));
-}
-
-/**
- * Bytes as an element of a text array parameter (decoded in the statement with
- * `decode(x, 'hex')`): both drivers take arrays of text alike.
- */
-export function bytesAsHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+export function packBytes(all: readonly Uint8Array[]): {
+  bytes: Buffer;
+  at: number[];
+  length: number[];
+} {
+  const at: number[] = [];
+  const length: number[] = [];
+  let offset = 0;
+  for (const bytes of all) {
+    at.push(offset);
+    length.push(bytes.byteLength);
+    offset += bytes.byteLength;
+  }
+  return { bytes: Buffer.concat(all, offset), at, length };
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { arrayColumns, namedStatement } from '../../db/prepared.ts';
+import { namedStatement } from '../../db/prepared.ts';
 import {
   allOrNoneInserted,
   anyImmediateSubscriberSql,
@@ -137,23 +137,25 @@ export async function insertNewItems(
     return { kind: 'refused' };
   }
   const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
-    insertNewItemsStatement(
-      arrayColumns(rows, [
-        (r) => r.item.id,
-        (r) => r.item.gtin,
-        (r) => r.item.name,
-        (r) => r.item.description,
-        (r) => r.item.category,
-        (r) => r.item.releaseDate,
-        (r) => JSON.stringify(r.item.attributes),
-        (r) => r.offer.sellerId,
-        (r) => r.offer.sellerItemId,
-        (r) => String(r.offer.listPriceMinor),
-        (r) => r.offer.currency,
-        (r) => r.offer.quantityAvailable,
-        (r) => JSON.stringify(r.offer.regions),
-      ]),
-    ),
+    insertNewItemsStatement([
+      JSON.stringify(
+        rows.map(({ item, offer }) => ({
+          id: item.id,
+          gtin: item.gtin,
+          name: item.name,
+          description: item.description,
+          category: item.category,
+          release_date: item.releaseDate,
+          attributes: item.attributes,
+          seller_id: offer.sellerId,
+          seller_item_id: offer.sellerItemId,
+          list_price_minor: String(offer.listPriceMinor),
+          currency: offer.currency,
+          quantity_available: offer.quantityAvailable,
+          regions: offer.regions,
+        })),
+      ),
+    ]),
   );
   return allOrNoneInserted(result[0]!);
 }
@@ -161,8 +163,10 @@ export async function insertNewItems(
 const insertNewItemsStatement = namedStatement(
   'insert_new_items',
   `with input as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[],
-    $7::jsonb[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::integer[], $13::jsonb[])
+  select * from rows from (json_to_recordset($1::json) as (id text, gtin text, name text,
+    description text, category text, release_date date, attributes jsonb, seller_id text,
+    seller_item_id text, list_price_minor bigint, currency text, quantity_available integer,
+    regions text[]))
   with ordinality as i(id, gtin, name, description, category, release_date, attributes,
     seller_id, seller_item_id, list_price_minor, currency, quantity_available, regions, n)),
 refused as (
@@ -182,7 +186,7 @@ offer as (
   insert into offers (item_id, seller_id, seller_item_id, list_price_minor, currency,
     quantity_available, regions)
   select i.id, i.seller_id, i.seller_item_id, i.list_price_minor, i.currency,
-    i.quantity_available, array(select jsonb_array_elements_text(i.regions))
+    i.quantity_available, i.regions
     from input i join item on item.id = i.id order by i.n)
 select (select refused from refused) as refused,
   ${anyImmediateSubscriberSql('items')} as immediate_subscribers`,

@@ -4,7 +4,7 @@
  * delivery changes nothing and learns so from the row count.
  */
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
-import { arrayColumns, bytesAsHex, namedStatement } from '../../db/prepared.ts';
+import { namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
 import type { OutboundFormat } from '../document.ts';
 
@@ -28,27 +28,27 @@ export type QueuedDocument = Pick<
  * entries (in the same order), and the notification that wakes the deliverers (PostgreSQL
  * delivers it at commit, folds repeats within a transaction, and drops it on rollback).
  *
- * SQL text, not built, and prepared (db/prepared.ts): the documents go as arrays, so the text is
- * the same however many there are — building and planning a multi-row VALUES list of twenty
- * parameters per document cost more than the rows themselves.
+ * SQL text, not built, and prepared (db/prepared.ts): the documents go as one JSON array and their
+ * bodies as one bytea, so the text is the same however many there are — building and planning a
+ * multi-row VALUES list of twenty parameters per document cost more than the rows themselves.
  */
 export async function queueOutboxRows(db: Db, queued: readonly QueuedDocument[]): Promise<void> {
   for (let from = 0; from < queued.length; from += QUEUE_CHUNK) {
     const chunk = queued.slice(from, from + QUEUE_CHUNK);
+    const bodies = packBytes(chunk.map((d) => d.body));
+    const documents = chunk.map((d, i) => ({
+      message_id: d.message_id,
+      recipient_id: d.recipient_id,
+      document_type: d.document_type,
+      format: d.format,
+      content_type: d.content_type,
+      body_at: bodies.at[i],
+      body_length: bodies.length[i],
+      digest: d.digest,
+      refs: d.refs,
+    }));
     await db.executeQuery(
-      queueStatement([
-        ...arrayColumns(chunk, [
-          (d) => d.message_id,
-          (d) => d.recipient_id,
-          (d) => d.document_type,
-          (d) => d.format,
-          (d) => d.content_type,
-          (d) => bytesAsHex(d.body),
-          (d) => d.digest,
-          (d) => JSON.stringify(d.refs),
-        ]),
-        OUTBOX_CHANNEL,
-      ]),
+      queueStatement([JSON.stringify(documents), bodies.bytes, OUTBOX_CHANNEL]),
     );
   }
 }
@@ -59,23 +59,24 @@ const QUEUE_CHUNK = 500;
 const queueStatement = namedStatement(
   'queue_outbound',
   `with documents as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::text[], $8::jsonb[])
-  with ordinality as d(message_id, recipient_id, document_type, format, content_type, body_hex,
-    digest, refs, n)),
+  select *, substring($2::bytea from body_at + 1 for body_length) as body
+  from rows from (json_to_recordset($1::json) as (message_id text, recipient_id text,
+    document_type text, format text, content_type text, body_at int, body_length int,
+    digest text, refs jsonb))
+  with ordinality as d(message_id, recipient_id, document_type, format, content_type, body_at,
+    body_length, digest, refs, n)),
 queued as (
   insert into outbox (message_id, recipient_id, document_type, format, content_type, body,
     digest, refs)
-  select message_id, recipient_id, document_type, format, content_type, decode(body_hex, 'hex'),
-    digest, refs
+  select message_id, recipient_id, document_type, format, content_type, body, digest, refs
   from documents order by n),
 logged as (
   insert into message_log (direction, event, partner_id, message_id, document_type, status,
     content_type, body, digest, refs)
   select 'outbound', 'queued', recipient_id, message_id, document_type, 'queued', content_type,
-    decode(body_hex, 'hex'), digest, refs
+    body, digest, refs
   from documents order by n)
-select pg_notify($9, '')`,
+select pg_notify($3, '')`,
 );
 
 /** Delivered to listeners when the caller's transaction commits; dropped on rollback. */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { arrayColumns, bytesAsHex, namedStatement } from '../../db/prepared.ts';
+import { namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 
@@ -56,29 +56,30 @@ export interface InboundClaim {
  *
  * Written as SQL text, not built, and prepared once per session (db/prepared.ts): building it
  * with the query builder cost more CPU than anything else the pipeline does per document. The
- * documents go as arrays, so the text is the same however many there are. Its columns are
- * checked by the tests that read what it wrote.
+ * documents go as one JSON array and their bodies as one bytea, so the text is the same however
+ * many there are. Its columns are checked by the tests that read what it wrote.
  */
 export async function logAndClaimInbound(
   trx: Transaction<Database>,
   claims: readonly InboundClaim[],
 ): Promise<boolean[]> {
   if (claims.length === 0) return [];
+  const bodies = packBytes(claims.map((c) => c.body));
+  const documents = claims.map((c, i) => ({
+    sender_id: c.sender,
+    message_id: c.messageId,
+    document_type: c.documentType,
+    content_type: c.contentType,
+    body_at: bodies.at[i],
+    body_length: bodies.length[i],
+    digest: c.digest,
+    refs: c.refs,
+    detail: c.detail ?? null,
+    request_id: c.requestId ?? null,
+    receipt: c.receipt,
+  }));
   const { rows } = await trx.executeQuery<{ n: number }>(
-    logAndClaim(
-      arrayColumns(claims, [
-        (c) => c.sender,
-        (c) => c.messageId,
-        (c) => c.documentType,
-        (c) => c.contentType,
-        (c) => bytesAsHex(c.body),
-        (c) => c.digest,
-        (c) => JSON.stringify(c.refs),
-        (c) => (c.detail === undefined ? null : JSON.stringify(c.detail)),
-        (c) => c.requestId ?? null,
-        (c) => JSON.stringify(c.receipt),
-      ]),
-    ),
+    logAndClaim([JSON.stringify(documents), bodies.bytes]),
   );
   const won = new Set(rows.map((row) => Number(row.n)));
   return claims.map((_, i) => won.has(i + 1));
@@ -89,15 +90,16 @@ export async function logAndClaimInbound(
 const logAndClaim = namedStatement(
   'log_and_claim_inbound',
   `with documents as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::jsonb[], $8::jsonb[], $9::text[], $10::jsonb[])
-  with ordinality as d(sender_id, message_id, document_type, content_type, body_hex, digest,
-    refs, detail, request_id, receipt, n)),
+  select * from rows from (json_to_recordset($1::json) as (sender_id text, message_id text,
+    document_type text, content_type text, body_at int, body_length int, digest text, refs jsonb,
+    detail jsonb, request_id text, receipt jsonb))
+  with ordinality as d(sender_id, message_id, document_type, content_type, body_at, body_length,
+    digest, refs, detail, request_id, receipt, n)),
 logged as (
   insert into message_log (direction, event, partner_id, message_id, document_type, status,
     content_type, body, digest, refs, detail, request_id)
   select 'inbound', 'received', sender_id, message_id, document_type, 'accepted', content_type,
-    decode(body_hex, 'hex'), digest, refs, detail, request_id
+    substring($2::bytea from body_at + 1 for body_length), digest, refs, detail, request_id
   from documents order by n
   returning id),
 numbered as (select id, row_number() over (order by id) as n from logged),

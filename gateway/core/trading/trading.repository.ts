@@ -1,6 +1,6 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { arrayColumns, namedStatement } from '../../db/prepared.ts';
+import { namedStatement } from '../../db/prepared.ts';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
 import {
   allOrNoneInserted,
@@ -94,20 +94,22 @@ export async function insertReservations(
   rows: readonly NewReservation[],
 ): Promise<AllOrNoneInserted> {
   const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
-    insertReservationsStatement(
-      arrayColumns(rows, [
-        (r) => r.id,
-        (r) => r.buyerId,
-        (r) => r.itemId,
-        (r) => r.quantity,
-        (r) => String(r.maxUnitPriceMinor),
-        (r) => r.currency,
-        (r) => r.neededBy,
-        (r) => r.biddingDeadline,
-        (r) => r.deliveryRegion,
-        (r) => r.buyerReference,
-      ]),
-    ),
+    insertReservationsStatement([
+      JSON.stringify(
+        rows.map((r) => ({
+          id: r.id,
+          buyer_id: r.buyerId,
+          item_id: r.itemId,
+          quantity: r.quantity,
+          max_unit_price_minor: String(r.maxUnitPriceMinor),
+          currency: r.currency,
+          needed_by: r.neededBy,
+          bidding_deadline: r.biddingDeadline,
+          delivery_region: r.deliveryRegion,
+          buyer_reference: r.buyerReference,
+        })),
+      ),
+    ]),
   );
   return allOrNoneInserted(result[0]!);
 }
@@ -115,8 +117,9 @@ export async function insertReservations(
 const insertReservationsStatement = namedStatement(
   'insert_reservations',
   `with input as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[],
-    $6::text[], $7::date[], $8::timestamptz[], $9::text[], $10::text[])
+  select * from rows from (json_to_recordset($1::json) as (id text, buyer_id text, item_id text,
+    quantity integer, max_unit_price_minor bigint, currency text, needed_by date,
+    bidding_deadline timestamptz, delivery_region text, buyer_reference text))
   with ordinality as r(id, buyer_id, item_id, quantity, max_unit_price_minor, currency,
     needed_by, bidding_deadline, delivery_region, buyer_reference, n)),
 refused as (
@@ -242,18 +245,20 @@ export async function upsertBids(
   const pairs = new Set(bids.map((b) => `${b.reservationId}\u0000${b.sellerId}`));
   if (pairs.size < bids.length) return undefined;
   const { rows } = await trx.executeQuery<{ refused: boolean; id: string; version: number }>(
-    upsertBidsStatement(
-      arrayColumns(bids, [
-        (b) => b.id,
-        (b) => b.reservationId,
-        (b) => b.sellerId,
-        (b) => String(b.unitPriceMinor),
-        (b) => b.currency,
-        (b) => b.quantity,
-        (b) => b.promisedDeliveryDate,
-        (b) => b.note,
-      ]),
-    ),
+    upsertBidsStatement([
+      JSON.stringify(
+        bids.map((b) => ({
+          id: b.id,
+          reservation_id: b.reservationId,
+          seller_id: b.sellerId,
+          unit_price_minor: String(b.unitPriceMinor),
+          currency: b.currency,
+          quantity: b.quantity,
+          promised_delivery_date: b.promisedDeliveryDate,
+          note: b.note,
+        })),
+      ),
+    ]),
   );
   // One row per bid, in order (the pairs are distinct): refused all alike, or each as stored.
   if (rows.some((row) => row.refused)) return undefined;
@@ -263,8 +268,9 @@ export async function upsertBids(
 const upsertBidsStatement = namedStatement(
   'upsert_bids',
   `with input as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
-    $6::integer[], $7::date[], $8::text[])
+  select * from rows from (json_to_recordset($1::json) as (id text, reservation_id text,
+    seller_id text, unit_price_minor bigint, currency text, quantity integer,
+    promised_delivery_date date, note text))
   with ordinality as b(id, reservation_id, seller_id, unit_price_minor, currency, quantity,
     promised_delivery_date, note, n)),
 refused as (
