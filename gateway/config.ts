@@ -226,9 +226,9 @@ const SETTINGS = [
     env: 'GROUP_COMMIT_LANES',
     key: 'groupCommitLanes',
     description:
-      'PostgreSQL transactions committing inbound documents at once (PGlite: always one). Fewer lanes make bigger batches: 2 measured best on a 2-core machine running the gateway, PostgreSQL and the load together; a larger database server may take more. Must be below DB_POOL_SIZE.',
-    defaultText: '2',
-    parse: integer(1, 100, 2),
+      'PostgreSQL transactions committing inbound documents at once (PGlite: always one). Fewer lanes make bigger batches, more lanes shorter waits: on a 2-core machine running the gateway, PostgreSQL and the load together, 4 took as many documents per second as 2 with a p99 latency about 10 ms lower. Must be below DB_POOL_SIZE.',
+    defaultText: '4',
+    parse: integer(1, 100, 4),
   },
   {
     env: 'GROUP_COMMIT_MAX',

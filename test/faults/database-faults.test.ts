@@ -80,6 +80,7 @@ async function startGatewayOn(
     DATA_DIR: dataDir,
     ADMIN_TOKEN: FAULTS_ADMIN_TOKEN,
     DB_POOL_SIZE: '4',
+    GROUP_COMMIT_LANES: '2',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ...env,
   });

@@ -75,7 +75,7 @@ describe('configuration', () => {
       /GROUP_COMMIT_LANES: must be below DB_POOL_SIZE/,
     );
     expect(loadConfig({ DB_POOL_SIZE: '2', GROUP_COMMIT_LANES: '1' }).groupCommitLanes).toBe(1);
-    expect(loadConfig({}).groupCommitLanes).toBe(2);
+    expect(loadConfig({}).groupCommitLanes).toBe(4);
   });
 
   it('ignores variables that are not its own', () => {
