@@ -38,6 +38,13 @@ it('appends entries in order, each exactly as given', async () => {
       digest: 'd'.repeat(64),
       requestId: 'req-3',
     },
+    {
+      direction: 'inbound',
+      event: 'received',
+      partnerId: 'LOG-P2',
+      status: 'rejected',
+      body: new Uint8Array([0x3c, 0x00, 0x3e]),
+    },
   ];
   await appendLogs(database.db, entries);
   const rows = await database.db
@@ -94,6 +101,20 @@ it('appends entries in order, each exactly as given', async () => {
       refs: {},
       detail: null,
       requestId: 'req-3',
+    },
+    {
+      direction: 'inbound',
+      event: 'received',
+      partnerId: 'LOG-P2',
+      messageId: null,
+      documentType: null,
+      status: 'rejected',
+      contentType: null,
+      body: [0x3c, 0x00, 0x3e],
+      digest: null,
+      refs: {},
+      detail: null,
+      requestId: null,
     },
   ]);
 });

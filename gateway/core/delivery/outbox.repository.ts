@@ -302,22 +302,27 @@ export async function markDeliveredMany(
   claims: readonly Omit<ClaimRef, 'instanceId'>[],
 ): Promise<Set<bigint>> {
   if (claims.length === 0) return new Set();
-  const rows = await db
-    .updateTable('outbox')
-    .set({ ...NO_LEASE, status: 'delivered', delivered_at: sql<Date>`now()`, last_error: null })
-    .where((eb) =>
-      eb(
-        eb.refTuple('id', 'attempts'),
-        'in',
-        claims.map((c) => eb.tuple(c.id, c.attempts)),
-      ),
-    )
-    .where('status', '=', 'delivering')
-    .where('leased_by', '=', instanceId)
-    .returning('id')
-    .execute();
+  const { rows } = await db.executeQuery<{ id: bigint }>(
+    markDeliveredStatement([
+      JSON.stringify(claims.map((c) => ({ id: String(c.id), attempts: c.attempts }))),
+      instanceId,
+    ]),
+  );
   return new Set(rows.map((r) => r.id));
 }
+
+// Prepared (db/prepared.ts): built with a tuple per claim, its text changed with every batch
+// size, and PostgreSQL parsed and planned it for each settlement.
+const markDeliveredStatement = namedStatement(
+  'mark_delivered',
+  `update outbox o
+   set status = 'delivered', delivered_at = now(), last_error = null, lease_until = null,
+     leased_by = null
+  from json_to_recordset($1::json) as c(id bigint, attempts integer)
+ where o.id = c.id and o.attempts = c.attempts and o.status = 'delivering'
+   and o.leased_by = $2
+returning o.id`,
+);
 
 /** Back to pending, due after `delayMs`; returns the next attempt time, undefined if not ours. */
 export async function scheduleRetry(

@@ -3,6 +3,7 @@
  * delivery attempt, with the raw bytes and their SHA-256. This module only ever inserts.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database, LogDirection, LogEvent } from '../../db/tables.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -34,11 +35,51 @@ export async function appendLog(db: Db, entry: LogEntry): Promise<bigint> {
   return row.id;
 }
 
-/** Several entries in one statement, in order (busy paths: one round trip for a batch). */
+/**
+ * Several entries in one statement, in order (busy paths: one round trip for a batch). SQL text,
+ * not built, and prepared (db/prepared.ts): the entries go as one JSON array and their bodies as
+ * one bytea, so the text is the same however many there are.
+ */
 export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db.insertInto('message_log').values(entries.map(logRow)).execute();
+  const bodies = packBytes(entries.flatMap((e) => (e.body == null ? [] : [e.body])));
+  let withBody = 0;
+  const rows = entries.map((entry) => {
+    const bodyAt = entry.body == null ? null : withBody++;
+    return {
+      direction: entry.direction,
+      event: entry.event,
+      partner_id: entry.partnerId,
+      message_id: entry.messageId ?? null,
+      document_type: entry.documentType ?? null,
+      status: entry.status,
+      content_type: entry.contentType ?? null,
+      body_at: bodyAt === null ? null : bodies.at[bodyAt],
+      body_length: bodyAt === null ? null : bodies.length[bodyAt],
+      digest: entry.digest ?? null,
+      refs: entry.refs ?? {},
+      detail: entry.detail ?? null,
+      request_id: entry.requestId ?? null,
+    };
+  });
+  await db.executeQuery(appendLogsStatement([JSON.stringify(rows), bodies.bytes]));
 }
+
+// Entry ids are drawn in the order of n: the entries are logged in the order given.
+const appendLogsStatement = namedStatement(
+  'append_log_entries',
+  `insert into message_log (direction, event, partner_id, message_id, document_type, status,
+  content_type, body, digest, refs, detail, request_id)
+select direction, event, partner_id, message_id, document_type, status, content_type,
+  case when body_length is not null then substring($2::bytea from body_at + 1 for body_length) end,
+  digest, refs, detail, request_id
+from rows from (json_to_recordset($1::json) as (direction text, event text, partner_id text,
+  message_id text, document_type text, status text, content_type text, body_at int,
+  body_length int, digest text, refs jsonb, detail jsonb, request_id text))
+with ordinality as e(direction, event, partner_id, message_id, document_type, status,
+  content_type, body_at, body_length, digest, refs, detail, request_id, n)
+order by n`,
+);
 
 export function logRow(entry: LogEntry) {
   return {
