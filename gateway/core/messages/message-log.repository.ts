@@ -27,21 +27,17 @@ export interface LogEntry {
 }
 
 export async function appendLog(db: Db, entry: LogEntry): Promise<bigint> {
-  const row = await db
-    .insertInto('message_log')
-    .values(logRow(entry))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  const [id] = await appendLogs(db, [entry]);
+  return id!;
 }
 
 /**
- * Several entries in one statement, in order (busy paths: one round trip for a batch). SQL text,
- * not built, and prepared (db/prepared.ts): the entries go as one JSON array and their bodies as
- * one bytea, so the text is the same however many there are.
+ * Several entries in one statement, in order (busy paths: one round trip for a batch); resolves to
+ * their ids, in the same order. SQL text, not built, and prepared (db/prepared.ts): the entries go
+ * as one JSON array and their bodies as one bytea, so the text is the same however many there are.
  */
-export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<bigint[]> {
+  if (entries.length === 0) return [];
   const bodies = packBytes(entries.flatMap((e) => (e.body == null ? [] : [e.body])));
   let withBody = 0;
   const rows = entries.map((entry) => {
@@ -62,7 +58,10 @@ export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<
       request_id: entry.requestId ?? null,
     };
   });
-  await db.executeQuery(appendLogsStatement([JSON.stringify(rows), bodies.bytes]));
+  const { rows: logged } = await db.executeQuery<{ id: bigint }>(
+    appendLogsStatement([JSON.stringify(rows), bodies.bytes]),
+  );
+  return logged.map((row) => row.id);
 }
 
 // Entry ids are drawn in the order of n: the entries are logged in the order given.
@@ -78,22 +77,6 @@ from rows from (json_to_recordset($1::json) as (direction text, event text, part
   body_length int, digest text, refs jsonb, detail jsonb, request_id text))
 with ordinality as e(direction, event, partner_id, message_id, document_type, status,
   content_type, body_at, body_length, digest, refs, detail, request_id, n)
-order by n`,
+order by n
+returning id`,
 );
-
-export function logRow(entry: LogEntry) {
-  return {
-    direction: entry.direction,
-    event: entry.event,
-    partner_id: entry.partnerId,
-    message_id: entry.messageId ?? null,
-    document_type: entry.documentType ?? null,
-    status: entry.status,
-    content_type: entry.contentType ?? null,
-    body: entry.body ?? null,
-    digest: entry.digest ?? null,
-    refs: JSON.stringify(entry.refs ?? {}),
-    detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
-    request_id: entry.requestId ?? null,
-  };
-}
