@@ -394,9 +394,7 @@ function refusedError(message: string): NodeJS.ErrnoException {
 function withDetail(outcome: PushOutcome, response: IncomingMessage, kept: Buffer[]): PushOutcome {
   if (outcome.kind === 'delivered') return outcome;
   const location = header(response, 'location');
-  // The detail goes to the message log, as JSON stored by PostgreSQL: no text there may hold
-  // U+0000, so a partner's NUL would make the attempt's settlement fail, and the delivery with it.
-  const text = Buffer.concat(kept).toString('utf8').replaceAll('\u0000', '\uFFFD');
+  const text = Buffer.concat(kept).toString('utf8');
   const detail =
     outcome.kind === 'permanent' && outcome.reason === 'REDIRECT' && location !== undefined
       ? `redirect to ${location.slice(0, DETAIL_LIMIT)}`

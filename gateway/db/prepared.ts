@@ -16,11 +16,11 @@
  * OFFSET 0, which is run per row through the key's index — never joined, hashed or scanned.
  * statement-plans.test.ts plans each one as on a new database and checks.
  *
- * Many rows go to one statement as one JSON array, read with `rows from (json_to_recordset($1::json)
- * as (…)) with ordinality`, so the text is the same however many rows there are: one
- * JSON.stringify makes the parameter, where an array parameter per column cost pg's escaping of
- * every element. Numbers that may pass 2^53 (money in minor units) go as JSON strings. Their bytes
- * go beside, packed into one bytea (packBytes), sent as they are.
+ * Many rows go to one statement as one JSON array (jsonRows), read with `rows from
+ * (json_to_recordset($1::json) as (…)) with ordinality`, so the text is the same however many rows
+ * there are: one JSON.stringify makes the parameter, where an array parameter per column cost pg's
+ * escaping of every element. Numbers that may pass 2^53 (money in minor units) go as JSON strings.
+ * Their bytes go beside, packed into one bytea (packBytes), sent as they are.
  */
 import { CompiledQuery } from 'kysely';
 
@@ -49,21 +49,39 @@ export function statementNameOf(text: string): string | undefined {
 }
 
 /**
- * Many rows' bytes as one bytea parameter, laid end to end, sent as they are (both drivers send
- * a Buffer in binary): row i's bytes are `substring($n from at[i] + 1 for length[i])`.
+ * Rows as the JSON parameter of a statement that reads them with json_to_recordset. PostgreSQL
+ * text and jsonb cannot hold U+0000, and a NUL in any value would fail the statement and its
+ * transaction: it goes as U+FFFD. The codecs refuse NUL in documents, so this keeps only free text
+ * the gateway logs (a partner's error answer to a push, say) from breaking what logs it.
  */
-export function packBytes(all: readonly Uint8Array[]): {
+export function jsonRows(rows: readonly object[]): string {
+  const json = JSON.stringify(rows);
+  // An escape `\u0000` starts after an even run of backslashes; after an odd one it is text.
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+}
+
+/** Where a row's bytes lie in packBytes' bytea: both null for a row without bytes. */
+export interface BytesSlice {
+  body_at: number | null;
+  body_length: number | null;
+}
+
+/**
+ * Many rows' bytes as one bytea parameter, laid end to end, sent as they are (both drivers send
+ * a Buffer in binary). Each row's JSON carries its slice, read back with
+ * `substring($n from body_at + 1 for body_length)` (null for a row without bytes).
+ */
+export function packBytes(all: readonly (Uint8Array | null | undefined)[]): {
   bytes: Buffer;
-  at: number[];
-  length: number[];
+  slices: BytesSlice[];
 } {
-  const at: number[] = [];
-  const length: number[] = [];
+  const present: Uint8Array[] = [];
   let offset = 0;
-  for (const bytes of all) {
-    at.push(offset);
-    length.push(bytes.byteLength);
+  const slices = all.map((bytes): BytesSlice => {
+    if (bytes == null) return { body_at: null, body_length: null };
+    present.push(bytes);
     offset += bytes.byteLength;
-  }
-  return { bytes: Buffer.concat(all, offset), at, length };
+    return { body_at: offset - bytes.byteLength, body_length: bytes.byteLength };
+  });
+  return { bytes: Buffer.concat(present, offset), slices };
 }

@@ -118,3 +118,22 @@ it('appends entries in order, each exactly as given', async () => {
     },
   ]);
 });
+
+it('keeps a NUL of free text, which PostgreSQL cannot store, as U+FFFD', async () => {
+  // A partner's error answer to a push is logged with its delivery attempt.
+  const [id] = await appendLogs(database.db, [
+    {
+      direction: 'outbound',
+      event: 'delivery-attempt',
+      partnerId: 'LOG-NUL',
+      status: 'retry',
+      detail: { response: 'bad\u0000answer' },
+    },
+  ]);
+  const row = await database.db
+    .selectFrom('message_log')
+    .select('detail')
+    .where('id', '=', id!)
+    .executeTakeFirstOrThrow();
+  expect(row.detail).toEqual({ response: 'bad\uFFFDanswer' });
+});

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { namedStatement } from '../../db/prepared.ts';
+import { jsonRows, namedStatement } from '../../db/prepared.ts';
 import {
   allOrNoneInserted,
   anyImmediateSubscriberSql,
@@ -138,7 +138,7 @@ export async function insertNewItems(
   }
   const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
     insertNewItemsStatement([
-      JSON.stringify(
+      jsonRows(
         rows.map(({ item, offer }) => ({
           id: item.id,
           gtin: item.gtin,

@@ -4,7 +4,7 @@
  * delivery changes nothing and learns so from the row count.
  */
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
-import { namedStatement, packBytes } from '../../db/prepared.ts';
+import { jsonRows, namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database, OutboxStatus, OutboxTable } from '../../db/tables.ts';
 import type { OutboundFormat } from '../document.ts';
 
@@ -42,14 +42,11 @@ export async function queueOutboxRows(db: Db, queued: readonly QueuedDocument[])
       document_type: d.document_type,
       format: d.format,
       content_type: d.content_type,
-      body_at: bodies.at[i],
-      body_length: bodies.length[i],
+      ...bodies.slices[i],
       digest: d.digest,
       refs: d.refs,
     }));
-    await db.executeQuery(
-      queueStatement([JSON.stringify(documents), bodies.bytes, OUTBOX_CHANNEL]),
-    );
+    await db.executeQuery(queueStatement([jsonRows(documents), bodies.bytes, OUTBOX_CHANNEL]));
   }
 }
 
@@ -304,7 +301,7 @@ export async function markDeliveredMany(
   if (claims.length === 0) return new Set();
   const { rows } = await db.executeQuery<{ id: bigint }>(
     markDeliveredStatement([
-      JSON.stringify(claims.map((c) => ({ id: String(c.id), attempts: c.attempts }))),
+      jsonRows(claims.map((c) => ({ id: String(c.id), attempts: c.attempts }))),
       instanceId,
     ]),
   );

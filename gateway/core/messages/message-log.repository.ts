@@ -3,7 +3,7 @@
  * delivery attempt, with the raw bytes and their SHA-256. This module only ever inserts.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { namedStatement, packBytes } from '../../db/prepared.ts';
+import { jsonRows, namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database, LogDirection, LogEvent } from '../../db/tables.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -38,28 +38,23 @@ export async function appendLog(db: Db, entry: LogEntry): Promise<bigint> {
  */
 export async function appendLogs(db: Db, entries: readonly LogEntry[]): Promise<bigint[]> {
   if (entries.length === 0) return [];
-  const bodies = packBytes(entries.flatMap((e) => (e.body == null ? [] : [e.body])));
-  let withBody = 0;
-  const rows = entries.map((entry) => {
-    const bodyAt = entry.body == null ? null : withBody++;
-    return {
-      direction: entry.direction,
-      event: entry.event,
-      partner_id: entry.partnerId,
-      message_id: entry.messageId ?? null,
-      document_type: entry.documentType ?? null,
-      status: entry.status,
-      content_type: entry.contentType ?? null,
-      body_at: bodyAt === null ? null : bodies.at[bodyAt],
-      body_length: bodyAt === null ? null : bodies.length[bodyAt],
-      digest: entry.digest ?? null,
-      refs: entry.refs ?? {},
-      detail: entry.detail ?? null,
-      request_id: entry.requestId ?? null,
-    };
-  });
+  const bodies = packBytes(entries.map((e) => e.body));
+  const rows = entries.map((entry, i) => ({
+    direction: entry.direction,
+    event: entry.event,
+    partner_id: entry.partnerId,
+    message_id: entry.messageId ?? null,
+    document_type: entry.documentType ?? null,
+    status: entry.status,
+    content_type: entry.contentType ?? null,
+    ...bodies.slices[i],
+    digest: entry.digest ?? null,
+    refs: entry.refs ?? {},
+    detail: entry.detail ?? null,
+    request_id: entry.requestId ?? null,
+  }));
   const { rows: logged } = await db.executeQuery<{ id: bigint }>(
-    appendLogsStatement([JSON.stringify(rows), bodies.bytes]),
+    appendLogsStatement([jsonRows(rows), bodies.bytes]),
   );
   return logged.map((row) => row.id);
 }
@@ -70,7 +65,7 @@ const appendLogsStatement = namedStatement(
   `insert into message_log (direction, event, partner_id, message_id, document_type, status,
   content_type, body, digest, refs, detail, request_id)
 select direction, event, partner_id, message_id, document_type, status, content_type,
-  case when body_length is not null then substring($2::bytea from body_at + 1 for body_length) end,
+  substring($2::bytea from body_at + 1 for body_length),
   digest, refs, detail, request_id
 from rows from (json_to_recordset($1::json) as (direction text, event text, partner_id text,
   message_id text, document_type text, status text, content_type text, body_at int,

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { namedStatement, packBytes } from '../../db/prepared.ts';
+import { jsonRows, namedStatement, packBytes } from '../../db/prepared.ts';
 import type { Database } from '../../db/tables.ts';
 import type { CanonicalDocument } from '../document.ts';
 
@@ -70,8 +70,7 @@ export async function logAndClaimInbound(
     message_id: c.messageId,
     document_type: c.documentType,
     content_type: c.contentType,
-    body_at: bodies.at[i],
-    body_length: bodies.length[i],
+    ...bodies.slices[i],
     digest: c.digest,
     refs: c.refs,
     detail: c.detail ?? null,
@@ -79,7 +78,7 @@ export async function logAndClaimInbound(
     receipt: c.receipt,
   }));
   const { rows } = await trx.executeQuery<{ n: number }>(
-    logAndClaim([JSON.stringify(documents), bodies.bytes]),
+    logAndClaim([jsonRows(documents), bodies.bytes]),
   );
   const won = new Set(rows.map((row) => Number(row.n)));
   return claims.map((_, i) => won.has(i + 1));

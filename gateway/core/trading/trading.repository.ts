@@ -1,6 +1,6 @@
 /** Queries of the trading flow. Every status change is a compare-and-set: it names the state it leaves. */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { namedStatement } from '../../db/prepared.ts';
+import { jsonRows, namedStatement } from '../../db/prepared.ts';
 import type { BidStatus, Database, DealStatus, ReservationStatus } from '../../db/tables.ts';
 import {
   allOrNoneInserted,
@@ -95,7 +95,7 @@ export async function insertReservations(
 ): Promise<AllOrNoneInserted> {
   const { rows: result } = await trx.executeQuery<AllOrNoneRow>(
     insertReservationsStatement([
-      JSON.stringify(
+      jsonRows(
         rows.map((r) => ({
           id: r.id,
           buyer_id: r.buyerId,
@@ -246,7 +246,7 @@ export async function upsertBids(
   if (pairs.size < bids.length) return undefined;
   const { rows } = await trx.executeQuery<{ refused: boolean; id: string; version: number }>(
     upsertBidsStatement([
-      JSON.stringify(
+      jsonRows(
         bids.map((b) => ({
           id: b.id,
           reservation_id: b.reservationId,
