@@ -1,34 +1,44 @@
 /**
  * The gateway the bench measures is the one `npm start` serves: the build (bin/build.js), run by
- * plain Node. Built once per bench process into a temporary folder, so the sources may change
- * while a bench runs without changing what it measures.
+ * plain Node. Built into a folder of its own, once per version of the sources (kept between runs:
+ * cache.ts), so the sources may change while a bench runs without changing what it measures.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { cachedFolder } from './cache.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** What bin/build.js compiles and copies. */
+const BUILT_FOLDERS = ['gateway', 'adapters', 'schemas', 'jobs', 'migrations'];
 let built: Promise<string> | undefined;
 
 /**
- * The built CLI's path (`node <it> serve` starts a gateway); removed when the process exits. The
- * build runs in a child process without blocking this one, which meanwhile may start other apps.
+ * The built CLI's path (`node <it> serve` starts a gateway). The build runs in a child process
+ * without blocking this one, which meanwhile may start other apps.
  */
 export function builtGatewayCli(): Promise<string> {
-  built ??= (async () => {
-    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-bench-build-'));
-    process.once('exit', () => fs.rmSync(outDir, { recursive: true, force: true }));
-    const build = spawn(process.execPath, [path.join(ROOT, 'bin/build.js'), '--out-dir', outDir], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const [code] = (await once(build, 'exit')) as [number | null];
-    if (code !== 0) throw new Error(`bin/build.js failed (${code})`);
-    return path.join(outDir, 'gateway/cli.js');
-  })();
+  built ??= cachedFolder(
+    'build',
+    {
+      paths: [...BUILT_FOLDERS, 'bin/build.js', 'tsconfig.json', 'tsconfig.build.json'],
+      packages: ['typescript'],
+    },
+    async (outDir) => {
+      const build = spawn(
+        process.execPath,
+        [path.join(ROOT, 'bin/build.js'), '--out-dir', outDir],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
+      const [code] = (await once(build, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`bin/build.js failed (${code})`);
+    },
+  ).then((outDir) => path.join(outDir, 'gateway/cli.js'));
   return built;
 }
 

@@ -60,9 +60,9 @@ const SIZE = quick
       gatewayWarmupS: 3,
       warmupS: 1,
       loadS: 1.5,
-      deliveries: 5_000,
-      reservations: 1_000,
-      fileDocs: 5_000,
+      deliveries: 3_000,
+      reservations: 500,
+      fileDocs: 3_000,
     }
   : {
       gatewayWarmupS: 5,

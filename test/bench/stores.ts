@@ -1,7 +1,7 @@
 /**
  * A place for one bench phase's data: an empty database of its own. On PGlite, a temporary data
- * directory holding a copy of a migrated database made once per bench process (PGlite takes
- * seconds to create one, and a quick bench needs five); on PostgreSQL (DATABASE_URL), a fresh
+ * directory holding a copy of a migrated database made once (PGlite takes seconds to create one,
+ * and a quick bench needs five); on PostgreSQL (DATABASE_URL), a fresh
  * schema, which the gateway migrates when it opens it. `drop()` removes it.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../gateway/config.ts';
 import { openMigratedDatabase } from '../../gateway/main.ts';
+import { cachedFolder } from './cache.ts';
 
 export interface Store {
   /** DATA_DIR, and DATABASE_URL on PostgreSQL (its search_path set to the store's schema). */
@@ -60,17 +61,24 @@ async function onServer(databaseUrl: string, statement: string): Promise<void> {
 
 let template: Promise<string> | undefined;
 
-/** The folder of a migrated embedded database, made by the gateway's own code at first use. */
+/**
+ * The folder of a migrated embedded database, made by the gateway's own code, once per set of
+ * migrations (kept between runs: cache.ts).
+ */
 export function migratedPglite(): Promise<string> {
-  template ??= (async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nakadachi-bench-template-'));
-    process.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const { database, lock } = await openMigratedDatabase(
-      loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
-    );
-    await database.close();
-    lock?.release();
-    return path.join(dataDir, 'pglite');
-  })();
+  template ??= cachedFolder(
+    'pglite',
+    {
+      paths: ['migrations', 'gateway/db'],
+      packages: ['@electric-sql/pglite', 'kysely', 'kysely-pglite-dialect'],
+    },
+    async (dataDir) => {
+      const { database, lock } = await openMigratedDatabase(
+        loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
+      );
+      await database.close();
+      lock?.release();
+    },
+  ).then((dataDir) => path.join(dataDir, 'pglite'));
   return template;
 }
