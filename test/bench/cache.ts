@@ -14,6 +14,8 @@ import path from 'node:path';
 
 /** Entries of one kind kept: another bench may still run from the one before the newest. */
 const KEPT_PER_KIND = 3;
+/** A folder being made for longer than this was left by a bench that stopped. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
 export interface CacheInputs {
   /** Files and folders (relative to the project), every file under a folder included. */
@@ -95,13 +97,21 @@ function filesUnder(at: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
+/**
+ * Keeps the newest KEPT_PER_KIND folders of `kind`, and removes what a bench stopped while making
+ * left behind (a folder still being made an hour on).
+ */
 function pruneKind(cacheDir: string, kind: string): void {
   const entries = fs
     .readdirSync(cacheDir)
-    .filter((name) => name.startsWith(`${kind}-`) && !name.includes('.making-'))
+    .filter((name) => name.startsWith(`${kind}-`))
     .map((name) => ({ name, usedAt: fs.statSync(path.join(cacheDir, name)).mtimeMs }))
     .sort((a, b) => b.usedAt - a.usedAt);
-  for (const { name } of entries.slice(KEPT_PER_KIND)) {
+  const made = entries.filter(({ name }) => !name.includes('.making-'));
+  const abandoned = entries.filter(
+    ({ name, usedAt }) => name.includes('.making-') && Date.now() - usedAt > ABANDONED_AFTER_MS,
+  );
+  for (const { name } of [...made.slice(KEPT_PER_KIND), ...abandoned]) {
     fs.rmSync(path.join(cacheDir, name), { recursive: true, force: true });
   }
 }

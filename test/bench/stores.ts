@@ -1,8 +1,8 @@
 /**
  * A place for one bench phase's data: an empty database of its own. On PGlite, a temporary data
  * directory holding a copy of a migrated database made once (PGlite takes seconds to create one,
- * and a quick bench needs five); on PostgreSQL (DATABASE_URL), a fresh
- * schema, which the gateway migrates when it opens it. `drop()` removes it.
+ * and a quick bench needs five); on PostgreSQL (DATABASE_URL), a fresh schema, which the gateway
+ * migrates when it opens it. `drop()` removes it.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

@@ -78,11 +78,19 @@ describe("the bench's cache of made folders", () => {
 
   it('keeps the three newest folders of a kind, and leaves other kinds alone', async () => {
     const other = await cached('pglite', inputs, makeFromSources);
+    // What a stopped bench left half made: removed once an hour old, not while it may be in use.
+    const abandoned = path.join(cacheDir, 'build-0123.making-dead');
+    const inUse = path.join(cacheDir, 'build-4567.making-busy');
+    for (const dir of [abandoned, inUse]) fs.mkdirSync(dir);
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(abandoned, twoHoursAgo, twoHoursAgo);
     const builds: string[] = [];
     for (const version of ['1', '2', '3', '4', '5']) {
       write('sources/a.txt', version);
       builds.push(await cached('build', inputs, makeFromSources));
     }
-    expect(entries()).toEqual([other, ...builds.slice(2)].map((dir) => path.basename(dir)).sort());
+    expect(entries()).toEqual(
+      [other, inUse, ...builds.slice(2)].map((dir) => path.basename(dir)).sort(),
+    );
   });
 });
