@@ -20,7 +20,7 @@
  * (json_to_recordset($1::json) as (…)) with ordinality`, so the text is the same however many rows
  * there are: one JSON.stringify makes the parameter, where an array parameter per column cost pg's
  * escaping of every element. Numbers that may pass 2^53 (money in minor units) go as JSON strings.
- * Their bytes go beside, packed into one bytea (packBytes), sent as they are.
+ * Their bytes go beside, packed into one bytea (packBytes).
  */
 import { CompiledQuery } from 'kysely';
 
@@ -67,8 +67,8 @@ export interface BytesSlice {
 }
 
 /**
- * Many rows' bytes as one bytea parameter, laid end to end, sent as they are (both drivers send
- * a Buffer in binary). Each row's JSON carries its slice, read back with
+ * Many rows' bytes as one bytea parameter, laid end to end: pg sends a Buffer in binary, PGlite
+ * as hex made natively (database.ts). Each row's JSON carries its slice, read back with
  * `substring($n from body_at + 1 for body_length)` (null for a row without bytes).
  */
 export function packBytes(all: readonly (Uint8Array | null | undefined)[]): {
