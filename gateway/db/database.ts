@@ -1,8 +1,8 @@
 /**
  * The one Kysely instance: embedded PGlite in DATA_DIR when no DATABASE_URL is set, PostgreSQL
  * through `pg` otherwise. Both speak the same SQL dialect and return the same JavaScript types
- * (int8 as bigint, timestamptz as Date, date and numeric as strings), so nothing above this file knows which
- * one it has.
+ * (int8 as bigint, timestamptz as Date, date and numeric as strings, bytea as Buffer), so nothing
+ * above this file knows which one it has.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -64,6 +64,15 @@ function byteaAsHex(value: unknown): string {
   return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
 }
 
+/**
+ * And back: PGlite's own parser reads the hex two digits at a time in JavaScript, for every body a
+ * delivery or a search reads. Node decodes it natively, into a Buffer, as pg returns a bytea.
+ * The text is in the server's default bytea_output, hex (`\x…`), as PGlite's parser assumes too.
+ */
+function byteaFromHex(value: string): Buffer {
+  return Buffer.from(value.slice(2), 'hex');
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl === undefined
     ? openPglite(options)
@@ -74,6 +83,7 @@ async function openPglite(options: OpenDatabaseOptions): Promise<DatabaseHandle>
   const parsers = {
     [INT8_OID]: (value: string) => BigInt(value),
     [DATE_OID]: (value: string) => value,
+    [BYTEA_OID]: byteaFromHex,
   };
   const serializers = { [BYTEA_OID]: byteaAsHex };
   // PGlite's shared buffers live in the gateway's own memory (128 MB by default, sized for a

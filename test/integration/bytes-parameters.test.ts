@@ -1,6 +1,7 @@
 /**
- * Bytes as statement parameters come back exactly: PostgreSQL receives them in binary from pg,
- * PGlite as hex text made by database.ts (its own serializer was too slow for a batch's bodies).
+ * Bytes as statement parameters come back exactly, as a Buffer: PostgreSQL receives them in
+ * binary from pg, PGlite as hex text made and read by database.ts (its own serializer and parser
+ * were too slow for a batch's bodies).
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +26,10 @@ async function roundTrip(bytes: Uint8Array): Promise<{ back: Uint8Array; length:
 }
 
 describe('bytes as parameters', () => {
-  it('keep every byte value, in order', async () => {
+  it('keep every byte value, in order, and come back as a Buffer', async () => {
     const { back, length } = await roundTrip(everyByte);
     expect(length).toBe(256);
+    expect(Buffer.isBuffer(back)).toBe(true);
     expect(Buffer.from(back).equals(Buffer.from(everyByte))).toBe(true);
   });
 
