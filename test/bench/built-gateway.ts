@@ -8,11 +8,10 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import buildSources from '../../bin/build-sources.json' with { type: 'json' };
 import { cachedFolder } from './cache.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-/** What bin/build.js compiles and copies. */
-const BUILT_FOLDERS = ['gateway', 'adapters', 'schemas', 'jobs', 'migrations'];
 let built: Promise<string> | undefined;
 
 /**
@@ -23,7 +22,13 @@ export function builtGatewayCli(): Promise<string> {
   built ??= cachedFolder(
     'build',
     {
-      paths: [...BUILT_FOLDERS, 'bin/build.js', 'tsconfig.json', 'tsconfig.build.json'],
+      paths: [
+        ...buildSources,
+        'bin/build.js',
+        'bin/build-sources.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+      ],
       packages: ['typescript'],
     },
     async (outDir) => {
