@@ -10,7 +10,6 @@
 
 export interface RunFigures {
   database: 'pglite' | 'postgres';
-  quick: boolean;
   /** Whether a phase ran: ingest, references, delivery, judging, filedrop. */
   ran(phase: string): boolean;
   ingest: { docsPerSec: number; p99Ms: number; peakRssMb: number };

@@ -5,7 +5,6 @@ import { checkTargets, formatTargets, type RunFigures } from '../bench/targets.t
 function fullRun(overrides: Partial<RunFigures> = {}): RunFigures {
   return {
     database: 'postgres',
-    quick: false,
     ran: () => true,
     ingest: { docsPerSec: 2_000, p99Ms: 50, peakRssMb: 250 },
     references: { minimalIngest: { p99Ms: 60 } },
@@ -58,7 +57,6 @@ describe('the bench checks DESIGN §9 targets', () => {
   it('measures nothing a phase left out or a quick run is too small for', () => {
     const checks = checkTargets(
       fullRun({
-        quick: true,
         ran: (phase) => phase !== 'references',
         judging: { seconds: 0.7, reservations: 1_000 },
         fileDrop: { docsPerSec: 9_000, peakRssMb: 150, documents: 5_000 },
