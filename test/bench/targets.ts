@@ -28,6 +28,18 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
+/** The load §9's latency target names. */
+const CONNECTIONS = 64;
+
+/**
+ * The mean latency a rate implies: each of the connections sends its next request when the last
+ * is answered, so by Little's law a request takes CONNECTIONS ÷ rate on average, whatever the
+ * server does — a p99 of 50 ms needs well over 64 ÷ 0.05 s = 1,280 docs/s.
+ */
+function meanLatencyMs(docsPerSec: number): number {
+  return docsPerSec > 0 ? Math.round((CONNECTIONS / docsPerSec) * 1000) : 0;
+}
+
 /** The size §9's judging target names. */
 const JUDGED_RESERVATIONS = 10_000;
 /** The file §9's file-drop targets name: ~100 MB of NDJSON; the bench's full file is 100,000. */
@@ -70,13 +82,18 @@ export function checkTargets(run: RunFigures): TargetCheck[] {
       }));
     }
     const minimalP99 = run.references.minimalIngest?.p99Ms;
-    check('ingest p99 ≤ 50 ms at 64 connections', ['ingest'], () => ({
-      measured:
-        run.ran('references') && minimalP99 !== undefined
-          ? `${run.ingest.p99Ms} ms (the minimal ingest's: ${minimalP99} ms)`
-          : `${run.ingest.p99Ms} ms`,
-      met: run.ingest.p99Ms <= 50,
-    }));
+    check(`ingest p99 ≤ 50 ms at ${CONNECTIONS} connections`, ['ingest'], () => {
+      const context = [
+        ...(run.ran('references') && minimalP99 !== undefined
+          ? [`the minimal ingest's: ${minimalP99} ms`]
+          : []),
+        `mean ${meanLatencyMs(run.ingest.docsPerSec)} ms at ${number(run.ingest.docsPerSec)} docs/s`,
+      ];
+      return {
+        measured: `${run.ingest.p99Ms} ms (${context.join('; ')})`,
+        met: run.ingest.p99Ms <= 50,
+      };
+    });
     check('gateway RSS ≤ 250 MB under sustained load', ['ingest'], () => ({
       measured: `peak ${run.ingest.peakRssMb} MB`,
       met: run.ingest.peakRssMb <= 250,
