@@ -901,7 +901,12 @@ async function main(): Promise<void> {
       megabytes: round(fileDrop?.megabytes ?? 0),
     },
   };
-  const targets = checkTargets({ ...results, database: dbKind, ran: runs });
+  const targets = checkTargets({
+    ...results,
+    database: dbKind,
+    connections: CONNECTIONS,
+    ran: runs,
+  });
   fs.writeFileSync(
     path.join(ROOT, 'bench-results.json'),
     `${JSON.stringify({ ...results, targets }, null, 2)}\n`,

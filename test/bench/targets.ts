@@ -10,6 +10,8 @@
 
 export interface RunFigures {
   database: 'pglite' | 'postgres';
+  /** Connections of the ingest's load. */
+  connections: number;
   /** Whether a phase ran: ingest, references, delivery, judging, filedrop. */
   ran(phase: string): boolean;
   ingest: { docsPerSec: number; p99Ms: number; peakRssMb: number };
@@ -29,15 +31,15 @@ export interface TargetCheck {
 }
 
 /** The load §9's latency target names. */
-const CONNECTIONS = 64;
+const TARGET_CONNECTIONS = 64;
 
 /**
- * The mean latency a rate implies: each of the connections sends its next request when the last
- * is answered, so by Little's law a request takes CONNECTIONS ÷ rate on average, whatever the
- * server does — a p99 of 50 ms needs well over 64 ÷ 0.05 s = 1,280 docs/s.
+ * The mean latency a rate implies: each connection sends its next request when the last is
+ * answered, so by Little's law a request takes connections ÷ rate on average, whatever the server
+ * does — at 64 connections a p99 of 50 ms needs well over 64 ÷ 0.05 s = 1,280 docs/s.
  */
-function meanLatencyMs(docsPerSec: number): number {
-  return docsPerSec > 0 ? Math.round((CONNECTIONS / docsPerSec) * 1000) : 0;
+function meanLatencyMs(connections: number, docsPerSec: number): number {
+  return docsPerSec > 0 ? Math.round((connections / docsPerSec) * 1000) : 0;
 }
 
 /** The size §9's judging target names. */
@@ -82,12 +84,15 @@ export function checkTargets(run: RunFigures): TargetCheck[] {
       }));
     }
     const minimalP99 = run.references.minimalIngest?.p99Ms;
-    check(`ingest p99 ≤ 50 ms at ${CONNECTIONS} connections`, ['ingest'], () => {
+    check(`ingest p99 ≤ 50 ms at ${TARGET_CONNECTIONS} connections`, ['ingest'], () => {
+      if (run.connections !== TARGET_CONNECTIONS) {
+        return `not measured (the load had ${run.connections} connections)`;
+      }
       const context = [
         ...(run.ran('references') && minimalP99 !== undefined
           ? [`the minimal ingest's: ${minimalP99} ms`]
           : []),
-        `mean ${meanLatencyMs(run.ingest.docsPerSec)} ms at ${number(run.ingest.docsPerSec)} docs/s`,
+        `mean ${meanLatencyMs(run.connections, run.ingest.docsPerSec)} ms at ${number(run.ingest.docsPerSec)} docs/s`,
       ];
       return {
         measured: `${run.ingest.p99Ms} ms (${context.join('; ')})`,
