@@ -420,7 +420,7 @@ const SETTINGS = [
     env: 'DELIVERY_PER_PARTNER',
     key: 'deliveryPerPartner',
     description:
-      'Pushes in flight per process to any one partner, so that one slow partner cannot hold them all.',
+      'Pushes in flight per process to any one partner, so that one slow partner cannot hold them all. The push client opens at most 64 connections to one host: pushes beyond them wait for one, within DELIVERY_TIMEOUT_MS.',
     defaultText: '8',
     parse: integer(1, 1024, 8),
   },

@@ -125,6 +125,28 @@ describe('push: delivery and signature', () => {
     expect(receiver.acknowledgedIds()).toEqual(new Set(ids));
     expect([...receiver.acknowledgedCounts().values()].every((count) => count === 1)).toBe(true);
   });
+
+  it('opens at most 64 connections to one host; the pushes beyond them wait for one', async () => {
+    receiver.respondWith(() => ({ status: 200, delayMs: 50 }));
+    const ids = Array.from({ length: 200 }, (_, i) => `GW-${i}`);
+    const outcomes = await Promise.all(ids.map((messageId) => client.push(request({ messageId }))));
+    expect(outcomes.every((o) => o.kind === 'delivered')).toBe(true);
+    expect(receiver.acknowledgedIds()).toEqual(new Set(ids));
+    expect(new Set(receiver.requests.map((r) => r.remotePort)).size).toBe(64);
+  });
+
+  it("counts a push's wait for a connection in its time limit", async () => {
+    const oneSocket = createPushClient({ allowInsecure: true, timeoutMs: 600, maxSockets: 1 });
+    receiver.respondWith(() => ({ status: 200, delayMs: 400 }));
+    const [first, second] = await Promise.all([
+      oneSocket.push(request({ messageId: 'GW-first' })),
+      oneSocket.push(request({ messageId: 'GW-second' })),
+    ]);
+    oneSocket.close();
+    // The second waited 400 ms for the socket, then 400 ms for its answer: past 600 ms.
+    expect(first).toEqual({ kind: 'delivered', status: 200 });
+    expect(second).toMatchObject({ kind: 'retryable', reason: 'TIMEOUT' });
+  });
 });
 
 describe('push: classification of answers', () => {
