@@ -15,7 +15,8 @@
  *    (calling ctx.nextWake() just before it looks). A wake of a cluster-scoped job that another
  *    process is running is dropped: that run, or the next tick, does the work.
  *  - stop() stops the clock, asks the runs to finish (ctx.signal), cuts them short at the
- *    shutdown deadline (ctx.abort) and releases the leases.
+ *    shutdown deadline (ctx.abort) and releases the leases. A tick whose row was being claimed
+ *    when stop() came is recorded as skipped: no run starts after stop().
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -107,6 +108,8 @@ export function createScheduler(deps: SchedulerDeps, jobs: readonly JobDefinitio
   const holders = new Set<string>();
   let started = false;
   let stopping: Promise<void> | undefined;
+  /** Ticks claiming their row: stop() waits for them, so that none starts a run after it. */
+  const ticking = new Set<Promise<void>>();
   let prunedAt = 0;
 
   const states = new Map<string, JobState>();
@@ -145,6 +148,11 @@ export function createScheduler(deps: SchedulerDeps, jobs: readonly JobDefinitio
       .returning('id')
       .executeTakeFirst();
     if (claimed === undefined) return;
+    if (stopRequested.signal.aborted) {
+      // stop() came while the row was being claimed: record the tick, start nothing.
+      await finishRun(claimed.id, 'skipped', {}, 'the scheduler is stopping');
+      return;
+    }
     execute(state, { kind: 'tick', runId: claimed.id, slot });
     await prune();
   }
@@ -347,9 +355,12 @@ export function createScheduler(deps: SchedulerDeps, jobs: readonly JobDefinitio
         state.task = cron.createTask(
           state.def.schedule,
           (context) => {
-            tick(state, context.date).catch((error: unknown) => {
-              logger.warn({ job: state.def.name, err: error }, 'job tick failed');
-            });
+            const ticked = tick(state, context.date)
+              .catch((error: unknown) => {
+                logger.warn({ job: state.def.name, err: error }, 'job tick failed');
+              })
+              .finally(() => ticking.delete(ticked));
+            ticking.add(ticked);
           },
           { name: `${state.def.name}@${instanceId}`, timezone: 'UTC', logger: cronLogger },
         );
@@ -365,10 +376,15 @@ export function createScheduler(deps: SchedulerDeps, jobs: readonly JobDefinitio
           clearTimeout(state.timer);
           state.waiter?.resolve();
         }
+        // A tick still claiming its row starts no run now (see tick): once the ticks have
+        // settled, every run there will be is in `running`.
+        const begun = performance.now();
+        await settlesWithin(Promise.all(ticking), deps.shutdownTimeoutMs);
         const runs = Promise.all(
           [...states.values()].flatMap((s) => (s.running === undefined ? [] : [s.running])),
         );
-        if (!(await settlesWithin(runs, deps.shutdownTimeoutMs))) {
+        const left = Math.max(0, deps.shutdownTimeoutMs - (performance.now() - begun));
+        if (!(await settlesWithin(runs, left))) {
           logger.warn('jobs still running at the shutdown deadline: cutting them short');
           deadline.abort();
           await settlesWithin(runs, ABORT_GRACE_MS);

@@ -88,7 +88,11 @@ describe('ticks', () => {
 
     expect(perSlot.size).toBeGreaterThanOrEqual(2);
     expect([...perSlot.values()].every((n) => n === 1)).toBe(true);
-    const runs = await runsOf('tick-once');
+    // A tick whose row was being claimed as stop() came is recorded as skipped, and not run.
+    const recorded = await runsOf('tick-once');
+    const atStop = recorded.filter((r) => r.error === 'the scheduler is stopping');
+    expect(atStop.every((r) => r.outcome === 'skipped')).toBe(true);
+    const runs = recorded.filter((r) => !atStop.includes(r));
     expect(runs.map((r) => r.slot.toISOString()).sort()).toEqual([...perSlot.keys()].sort());
     for (const run of runs) {
       expect(run).toMatchObject({ outcome: 'ok', counts: { seen: 1 }, error: null });
@@ -123,6 +127,53 @@ describe('ticks', () => {
       /another process is running this job|still in progress/,
     );
   });
+
+  it.skipIf(!onPostgres)(
+    'stop() while a tick claims its row: the tick is recorded as skipped and nothing runs after',
+    async () => {
+      let ran = 0;
+      let locked = (): void => undefined;
+      const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      // Another session holds job_runs, so that the next tick's claim waits for it.
+      const holding = other.db.transaction().execute(async (trx) => {
+        await sql`lock table job_runs in share mode`.execute(trx);
+        locked();
+        await released;
+      });
+      await lockHeld;
+      const s = scheduler(database, 'A', [
+        {
+          name: 'tick-at-stop',
+          schedule: '* * * * * *',
+          run: () => {
+            ran += 1;
+            return Promise.resolve({});
+          },
+        },
+      ]);
+      await eventually(async () => {
+        const { rows } = await sql<{ waiting: number }>`
+          select count(*)::int as waiting from pg_stat_activity
+          where wait_event_type = 'Lock' and query like 'insert into "job_runs"%'`.execute(
+          database.db,
+        );
+        return rows[0]!.waiting > 0;
+      }, 'a tick waiting to claim its row');
+      const stopped = s.stop();
+      release();
+      await holding;
+      await stopped;
+      const runs = await runsOf('tick-at-stop');
+      expect(runs.length).toBeGreaterThanOrEqual(1);
+      for (const run of runs) {
+        expect(run).toMatchObject({ outcome: 'skipped', error: 'the scheduler is stopping' });
+      }
+      await sleep(300);
+      expect(ran).toBe(0);
+    },
+  );
 
   it('records a failed run with its error', async () => {
     const s = scheduler(database, 'A', [
