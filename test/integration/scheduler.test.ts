@@ -154,11 +154,10 @@ describe('ticks', () => {
         },
       ]);
       await eventually(async () => {
+        // This schema's job_runs, which only this scheduler writes now.
         const { rows } = await sql<{ waiting: number }>`
-          select count(*)::int as waiting from pg_stat_activity
-          where wait_event_type = 'Lock' and query like 'insert into "job_runs"%'`.execute(
-          database.db,
-        );
+          select count(*)::int as waiting from pg_locks
+          where not granted and relation = 'job_runs'::regclass`.execute(database.db);
         return rows[0]!.waiting > 0;
       }, 'a tick waiting to claim its row');
       const stopped = s.stop();

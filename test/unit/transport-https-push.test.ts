@@ -136,14 +136,14 @@ describe('push: delivery and signature', () => {
   });
 
   it("counts a push's wait for a connection in its time limit", async () => {
-    const oneSocket = createPushClient({ allowInsecure: true, timeoutMs: 600, maxSockets: 1 });
-    receiver.respondWith(() => ({ status: 200, delayMs: 400 }));
+    const oneSocket = createPushClient({ allowInsecure: true, timeoutMs: 900, maxSockets: 1 });
+    receiver.respondWith(() => ({ status: 200, delayMs: 600 }));
     const [first, second] = await Promise.all([
       oneSocket.push(request({ messageId: 'GW-first' })),
       oneSocket.push(request({ messageId: 'GW-second' })),
     ]);
     oneSocket.close();
-    // The second waited 400 ms for the socket, then 400 ms for its answer: past 600 ms.
+    // The second waited 600 ms for the socket, then 600 ms for its answer: past 900 ms.
     expect(first).toEqual({ kind: 'delivered', status: 200 });
     expect(second).toMatchObject({ kind: 'retryable', reason: 'TIMEOUT' });
   });
