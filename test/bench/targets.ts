@@ -14,7 +14,8 @@ export interface RunFigures {
   connections: number;
   /** Whether a phase ran: ingest, references, delivery, judging, filedrop. */
   ran(phase: string): boolean;
-  ingest: { docsPerSec: number; p99Ms: number; peakRssMb: number };
+  /** docsPerSec counts 2xx answers only; p99Ms and peakRssMb are of every request. */
+  ingest: { docsPerSec: number; p99Ms: number; peakRssMb: number; non2xx: number };
   references: { minimalIngest?: { p99Ms: number } };
   ratios: { vsMinimalIngest: number };
   delivery: { docsPerSec: number; lost: number; duplicated: number };
@@ -39,7 +40,7 @@ const TARGET_CONNECTIONS = 64;
  * does — at 64 connections a p99 of 50 ms needs well over 64 ÷ 0.05 s = 1,280 docs/s.
  */
 function meanLatencyMs(connections: number, docsPerSec: number): number {
-  return docsPerSec > 0 ? Math.round((connections / docsPerSec) * 1000) : 0;
+  return Math.round((connections / docsPerSec) * 1000);
 }
 
 /** The size §9's judging target names. */
@@ -83,8 +84,16 @@ export function checkTargets(run: RunFigures): TargetCheck[] {
         met: run.ratios.vsMinimalIngest >= least,
       }));
     }
+    // The latency and memory of the full path: a load refused in part (or whole) measured less.
+    const notFullPath =
+      run.ingest.non2xx > 0
+        ? `not measured (${number(run.ingest.non2xx)} answers were not 2xx)`
+        : run.ingest.docsPerSec === 0
+          ? 'not measured (no document was ingested)'
+          : undefined;
     const minimalP99 = run.references.minimalIngest?.p99Ms;
     check(`ingest p99 ≤ 50 ms at ${TARGET_CONNECTIONS} connections`, ['ingest'], () => {
+      if (notFullPath !== undefined) return notFullPath;
       if (run.connections !== TARGET_CONNECTIONS) {
         return `not measured (the load had ${run.connections} connections)`;
       }
@@ -99,10 +108,11 @@ export function checkTargets(run: RunFigures): TargetCheck[] {
         met: run.ingest.p99Ms <= 50,
       };
     });
-    check('gateway RSS ≤ 250 MB under sustained load', ['ingest'], () => ({
-      measured: `peak ${run.ingest.peakRssMb} MB`,
-      met: run.ingest.peakRssMb <= 250,
-    }));
+    check('gateway RSS ≤ 250 MB under sustained load', ['ingest'], () =>
+      notFullPath !== undefined
+        ? notFullPath
+        : { measured: `peak ${run.ingest.peakRssMb} MB`, met: run.ingest.peakRssMb <= 250 },
+    );
     check('push delivery ≥ 3,000 docs/s', ['delivery'], () => ({
       measured: `${number(run.delivery.docsPerSec)} docs/s`,
       met: run.delivery.docsPerSec >= 3_000,

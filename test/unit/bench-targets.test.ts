@@ -7,7 +7,7 @@ function fullRun(overrides: Partial<RunFigures> = {}): RunFigures {
     database: 'postgres',
     connections: 64,
     ran: () => true,
-    ingest: { docsPerSec: 2_000, p99Ms: 50, peakRssMb: 250 },
+    ingest: { docsPerSec: 2_000, p99Ms: 50, peakRssMb: 250, non2xx: 0 },
     references: { minimalIngest: { p99Ms: 60 } },
     ratios: { vsMinimalIngest: 1 },
     delivery: { docsPerSec: 3_000, lost: 0, duplicated: 0 },
@@ -37,7 +37,7 @@ describe('the bench checks DESIGN §9 targets', () => {
 
   it('not met just past each bound', () => {
     const run = fullRun({
-      ingest: { docsPerSec: 2_000, p99Ms: 51, peakRssMb: 251 },
+      ingest: { docsPerSec: 2_000, p99Ms: 51, peakRssMb: 251, non2xx: 0 },
       ratios: { vsMinimalIngest: 0.79 },
       delivery: { docsPerSec: 2_999, lost: 0, duplicated: 1 },
       judging: { seconds: 10.01, reservations: 10_000 },
@@ -91,9 +91,42 @@ describe('the bench checks DESIGN §9 targets', () => {
     });
   });
 
+  it('measures no latency or memory of a load refused in part, or of no documents at all', () => {
+    const of = (ingest: RunFigures['ingest']) =>
+      Object.fromEntries(
+        checkTargets(fullRun({ ingest }))
+          .filter((c) => c.target.includes('p99') || c.target.includes('gateway RSS'))
+          .map((c) => [c.target, { measured: c.measured, met: c.met }]),
+      );
+    // Quick refusals would have met both bounds.
+    expect(of({ docsPerSec: 1_900, p99Ms: 5, peakRssMb: 90, non2xx: 1_200 })).toEqual({
+      'ingest p99 ≤ 50 ms at 64 connections': {
+        measured: 'not measured (1,200 answers were not 2xx)',
+        met: undefined,
+      },
+      'gateway RSS ≤ 250 MB under sustained load': {
+        measured: 'not measured (1,200 answers were not 2xx)',
+        met: undefined,
+      },
+    });
+    expect(of({ docsPerSec: 0, p99Ms: 0, peakRssMb: 80, non2xx: 0 })).toEqual({
+      'ingest p99 ≤ 50 ms at 64 connections': {
+        measured: 'not measured (no document was ingested)',
+        met: undefined,
+      },
+      'gateway RSS ≤ 250 MB under sustained load': {
+        measured: 'not measured (no document was ingested)',
+        met: undefined,
+      },
+    });
+  });
+
   it('on the embedded database, only its own rate and a delivery that loses nothing', () => {
     const checks = checkTargets(
-      fullRun({ database: 'pglite', ingest: { docsPerSec: 799, p99Ms: 500, peakRssMb: 400 } }),
+      fullRun({
+        database: 'pglite',
+        ingest: { docsPerSec: 799, p99Ms: 500, peakRssMb: 400, non2xx: 0 },
+      }),
     );
     expect(checks).toEqual([
       {
@@ -112,7 +145,9 @@ describe('the bench checks DESIGN §9 targets', () => {
   it('prints one line per target, with its verdict and figure', () => {
     const text = formatTargets(
       'postgres',
-      checkTargets(fullRun({ ingest: { docsPerSec: 1_650, p99Ms: 95, peakRssMb: 205 } })),
+      checkTargets(
+        fullRun({ ingest: { docsPerSec: 1_650, p99Ms: 95, peakRssMb: 205, non2xx: 0 } }),
+      ),
     );
     const lines = text.split('\n');
     expect(lines[0]).toBe('DESIGN §9 targets on postgres:');
